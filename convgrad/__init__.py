@@ -1,0 +1,29 @@
+"""convgrad: N-D convolution forward and backward in NumPy, exact, general and verified.
+
+The public API is flat::
+
+    conv, conv_backward, conv_grad_input, conv_grad_weight, conv_grad_bias,
+    conv_transpose, conv_output_shape
+
+plus the submodules :mod:`convgrad.check` (dot-product test, finite differences) and
+:mod:`convgrad.rules` (the gradients written as convolutions with the operands' roles swapped).
+"""
+
+from . import check, rules
+from .functional import conv, conv_backward, conv_grad_bias, conv_grad_input, conv_grad_weight
+from .geometry import conv_output_shape
+from .transpose import conv_transpose
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "check",
+    "conv",
+    "conv_backward",
+    "conv_grad_bias",
+    "conv_grad_input",
+    "conv_grad_weight",
+    "conv_output_shape",
+    "conv_transpose",
+    "rules",
+]
