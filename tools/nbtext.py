@@ -1,0 +1,57 @@
+"""Convert a chapter between .ipynb and a plain-text "percent" form, for editing in a text editor.
+
+    python tools/nbtext.py book/stride.ipynb /tmp/stride.py   # notebook -> text
+    python tools/nbtext.py /tmp/stride.py book/stride.ipynb   # text -> notebook (outputs dropped)
+
+In the text form each cell starts with a line ``# %%`` (code) or ``# %% [markdown]``, optionally
+followed by ``tags=a,b``. The notebook is the source of truth: convert, edit, convert back, then
+re-run it with ``python tools/run_notebooks.py`` so its saved outputs are a fresh run. Do not
+commit the text form.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+
+def to_text(nb: nbformat.NotebookNode) -> str:
+    chunks = []
+    for cell in nb.cells:
+        header = "# %% [markdown]" if cell.cell_type == "markdown" else "# %%"
+        tags = cell.metadata.get("tags", [])
+        if tags:
+            header += " tags=" + ",".join(tags)
+        chunks.append(f"{header}\n{cell.source}\n")
+    return "\n".join(chunks)
+
+
+def from_text(text: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    parts = re.split(r"^# %%(.*)$", text, flags=re.M)
+    for header, body in zip(parts[1::2], parts[2::2]):
+        header, body = header.strip(), body.strip("\n")
+        make = nbformat.v4.new_markdown_cell if header.startswith("[markdown]") else nbformat.v4.new_code_cell
+        cell = make(body)
+        tags = re.search(r"tags=([\w,-]+)", header)
+        if tags:
+            cell.metadata["tags"] = tags.group(1).split(",")
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def main(src: str, dst: str) -> int:
+    if src.endswith(".ipynb"):
+        Path(dst).write_text(to_text(nbformat.read(src, as_version=4)))
+    else:
+        nbformat.write(from_text(Path(src).read_text()), dst)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
