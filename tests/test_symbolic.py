@@ -139,3 +139,14 @@ def test_instantiate_refuses_out_of_range_indices():
     x = sp.IndexedBase("x")
     with pytest.raises(IndexError):
         instantiate(x[3], {x: symbol_array(x, (2,))}, {})
+
+
+def test_matrix_of_a_convolution_and_of_its_adjoint_are_transposes():
+    from convgrad.symbolic import matrix_of
+
+    w = symbol_array("w", (2, 1, 3))
+    opts = dict(stride=2, padding=((1, 0),))
+    a = matrix_of(lambda x: cg.conv(x, w, **opts), (1, 1, 6))
+    at = matrix_of(lambda v: cg.conv_grad_input(v, w, (1, 1, 6), **opts), (1, 2, 3))
+    assert a.shape == (6, 6) and at == a.T
+    assert a[0, :].tolist()[0] == [w[0, 0, 1], w[0, 0, 2], 0, 0, 0, 0]  # output 0 reads x[-1..1]

@@ -107,6 +107,22 @@ def linearise_arrays(
     return np.vectorize(lambda e: sp.expand(sp.diff(e, eps).subs(eps, 0)), otypes=[object])(y)
 
 
+def matrix_of(f: Callable[[np.ndarray], np.ndarray], in_shape: Sequence[int]) -> sp.Matrix:
+    """The matrix of a linear map between arrays: column ``j`` is ``f(e_j)`` flattened.
+
+    Both the input and the output are flattened in C order. With symbol arrays inside ``f``
+    (say a symbolic kernel) the entries are symbols; the transpose of this matrix is the matrix of
+    the adjoint map.
+    """
+    size = int(np.prod(tuple(in_shape)))
+    columns = []
+    for j in range(size):
+        e = np.zeros(size, dtype=object)
+        e[j] = sp.Integer(1)
+        columns.append(np.asarray(f(e.reshape(tuple(in_shape))), dtype=object).reshape(-1))
+    return sp.Matrix(np.stack(columns, axis=1).tolist())
+
+
 # --- general sizes --------------------------------------------------------------------------------
 
 
