@@ -4,9 +4,12 @@
     python tools/nbtext.py /tmp/stride.py book/stride.ipynb   # text -> notebook (outputs dropped)
 
 In the text form each cell starts with a line ``# %%`` (code) or ``# %% [markdown]``, optionally
-followed by ``tags=a,b``. The notebook is the source of truth: convert, edit, convert back, then
-re-run it with ``python tools/run_notebooks.py`` so its saved outputs are a fresh run. Do not
-commit the text form.
+followed by ``tags=a,b``. As in jupytext's percent format, every line of a markdown cell is
+written with a ``# `` prefix (so the file stays valid Python); the prefix is removed again when
+the text is turned into a notebook (a markdown cell in which not every line carries the prefix is
+taken as it is). The notebook is the source of truth: convert, edit, convert back, then re-run it
+with ``python tools/run_notebooks.py`` so its saved outputs are a fresh run. Do not commit the
+text form.
 """
 
 from __future__ import annotations
@@ -18,14 +21,26 @@ from pathlib import Path
 import nbformat
 
 
+def _comment(markdown: str) -> str:
+    return "\n".join(f"# {line}" if line else "#" for line in markdown.split("\n"))
+
+
+def _uncomment(body: str) -> str:
+    lines = body.split("\n")
+    if all(line == "#" or line.startswith("# ") for line in lines):
+        return "\n".join(line[2:] for line in lines)
+    return body
+
+
 def to_text(nb: nbformat.NotebookNode) -> str:
     chunks = []
     for cell in nb.cells:
-        header = "# %% [markdown]" if cell.cell_type == "markdown" else "# %%"
+        markdown = cell.cell_type == "markdown"
+        header = "# %% [markdown]" if markdown else "# %%"
         tags = cell.metadata.get("tags", [])
         if tags:
             header += " tags=" + ",".join(tags)
-        chunks.append(f"{header}\n{cell.source}\n")
+        chunks.append(f"{header}\n{_comment(cell.source) if markdown else cell.source}\n")
     return "\n".join(chunks)
 
 
@@ -34,8 +49,10 @@ def from_text(text: str) -> nbformat.NotebookNode:
     parts = re.split(r"^# %%(.*)$", text, flags=re.M)
     for header, body in zip(parts[1::2], parts[2::2]):
         header, body = header.strip(), body.strip("\n")
-        make = nbformat.v4.new_markdown_cell if header.startswith("[markdown]") else nbformat.v4.new_code_cell
-        cell = make(body)
+        if header.startswith("[markdown]"):
+            cell = nbformat.v4.new_markdown_cell(_uncomment(body))
+        else:
+            cell = nbformat.v4.new_code_cell(body)
         tags = re.search(r"tags=([\w,-]+)", header)
         if tags:
             cell.metadata["tags"] = tags.group(1).split(",")
