@@ -202,10 +202,16 @@ def sum_deltas(
             break
         _, _, delta, lim = min(candidates, key=lambda t: (t[0], t[1]))
         index, lo, hi = lim
-        solution = sp.solve(sp.Eq(*delta.args), index)
-        if len(solution) != 1:
-            raise ValueError(f"cannot solve {delta} for {index}")
-        value = solution[0]
+        difference = sp.expand(delta.args[0] - delta.args[1])
+        coefficient = difference.coeff(index)
+        if coefficient not in (1, -1) or index in (difference - coefficient * index).free_symbols:
+            # Solving s*o = m for o needs the condition "s divides m", which a bracket of the
+            # range alone would drop: convgrad.symbolic.options handles such deltas.
+            raise ValueError(
+                f"cannot sum out {delta} over {index}: the coefficient of {index} is "
+                f"{coefficient}, not +1 or -1 (use convgrad.symbolic.options.adjoint_lattice)"
+            )
+        value = sp.solve(sp.Eq(*delta.args), index)[0]
         summand = summand.subs(delta, 1).subs(index, value)
         limits.remove(lim)
         conditions = [c.subs(index, value) for c in conditions]
@@ -279,6 +285,8 @@ def instantiate(
 
     def lookup(item):
         arr = arrays[item.base]
+        if not all(getattr(i, "is_Integer", False) for i in item.indices):
+            raise ValueError(f"{item} has an index that is not an integer after substitution")
         idx = tuple(int(i) for i in item.indices)
         if any(i < 0 or i >= n for i, n in zip(idx, arr.shape)):
             raise IndexError(f"{item} lies outside {item.base} of shape {arr.shape}")
