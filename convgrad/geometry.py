@@ -46,7 +46,8 @@ class ConvGeometry:
         One positive entry per spatial axis.
     padding : tuple of (int, int)
         ``(lo, hi)`` zero padding per spatial axis, after resolving ``"same"`` etc.
-    layout : {"channels_first", "channels_last"}
+    layout : str
+        ``"channels_first"`` or ``"channels_last"``.
     """
 
     batch: int | None
