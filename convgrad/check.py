@@ -4,6 +4,15 @@ For a linear map ``A`` the dot-product test is exact up to rounding: ``<A u, v> 
 for every ``u`` and ``v``, so one pair of random vectors catches any wrong term. For a map that
 is not linear, finite differences compare a gradient with the slope of ``<y_bar, f(x)>``; they
 carry truncation and rounding error and are trustworthy only in float64.
+
+======================  ===================================================================
+``adjoint_test``        the dot-product test of a linear map and its claimed adjoint
+``gradcheck``           central differences against an analytic gradient, float64 only
+``numeric_gradient``    the whole central-difference gradient of a scalar loss
+``central_difference``  one directional central difference, in the input's dtype
+``step_sweep``          its relative error over a range of steps (truncation vs rounding)
+``taylor_test``         Taylor remainders and their observed order (2 if right, 1 if wrong)
+======================  ===================================================================
 """
 
 from __future__ import annotations
@@ -163,3 +172,107 @@ def gradcheck(
     if rtol is not None and not worst <= rtol:
         raise AssertionError(f"gradient check failed: error {worst:.3e} > rtol {rtol:.1e}")
     return worst
+
+
+# --- step sizes and convergence orders ------------------------------------------------------------
+
+
+def _unit_direction(x: np.ndarray, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(x.shape)
+    return (v / np.linalg.norm(v)).astype(x.dtype)
+
+
+def central_difference(
+    loss: Callable[[np.ndarray], float], x: np.ndarray, v: np.ndarray, eps: float
+) -> float:
+    """``(L(x + eps v) - L(x - eps v)) / (2 eps)``, the slope of ``L`` along ``v``, in ``x``'s dtype.
+
+    Nothing is converted: with a float32 ``x`` the perturbed points, the loss values and their
+    difference are all float32, which is what a float32 gradient check computes.
+    """
+    step = np.asarray(eps, dtype=x.dtype)
+    up, down = loss(x + step * v), loss(x - step * v)
+    return float((np.asarray(up, dtype=x.dtype) - np.asarray(down, dtype=x.dtype)) / (2 * step))
+
+
+def step_sweep(
+    loss: Callable[[np.ndarray], float],
+    grad: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    steps: Sequence[float],
+    *,
+    seed: int = 0,
+) -> np.ndarray:
+    """Relative error of the central difference along one random direction, for each step.
+
+    Parameters
+    ----------
+    loss : callable, ``x -> L`` (scalar)
+    grad : callable, ``x -> dL/dx``; best computed in float64, as the reference
+    x : array, float32 or float64
+        The point; its dtype is the precision of the finite differences.
+    steps : sequence of float
+    seed : int
+        Seed of the unit direction ``v``.
+
+    Returns
+    -------
+    errors : array, one per step
+        ``|D_h - <g, v>| / |<g, v>|`` with ``D_h`` the :func:`central_difference` of step ``h``
+        and ``g = grad(x)``. It falls like ``h**2`` (truncation) while ``h`` is large and rises
+        like ``eps_machine / h`` (rounding) once ``h`` is small: a V on log-log axes.
+    """
+    v = _unit_direction(x, seed)
+    slope = float(np.vdot(np.asarray(grad(x), dtype=np.float64), v.astype(np.float64)))
+    return np.array([abs(central_difference(loss, x, v, h) - slope) / abs(slope) for h in steps])
+
+
+def taylor_test(
+    loss: Callable[[np.ndarray], float],
+    grad: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    steps: Sequence[float],
+    *,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Taylor remainders ``r(h) = |L(x + h v) - L(x) - h <g, v>|`` and their observed orders.
+
+    If ``g`` is the gradient, ``r(h)`` shrinks like ``h**2``; if it is not, like ``h`` (the wrong
+    part of the slope is left over). The test needs no tolerance, only the slope on log-log
+    axes: ``order_i = log(r_i / r_{i+1}) / log(h_i / h_{i+1})`` is close to 2 or close to 1.
+    Use steps large enough for ``r(h)`` to stay above rounding (about ``eps_machine * |L|``).
+
+    Returns
+    -------
+    remainders : array, one per step
+    orders : array, one fewer
+    """
+    x = np.asarray(x, dtype=np.float64)
+    v = _unit_direction(x, seed)
+    slope = float(np.vdot(grad(x), v))
+    base = float(loss(x))
+    steps = np.asarray(steps, dtype=np.float64)
+    r = np.array([abs(float(loss(x + h * v)) - base - h * slope) for h in steps])
+    orders = np.log(r[:-1] / r[1:]) / np.log(steps[:-1] / steps[1:])
+    return r, orders
+
+
+def numeric_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, *, eps: float = 1e-6) -> np.ndarray:
+    """The central-difference gradient of a scalar ``loss`` at ``x``, one entry at a time.
+
+    ``g[i] = (L(x + eps e_i) - L(x - eps e_i)) / (2 eps)``, ``2 * x.size`` evaluations of ``loss``,
+    in ``x``'s dtype. :func:`gradcheck` compares such entries with an analytic gradient; this
+    returns them all, e.g. to look at the entrywise errors.
+    """
+    x = np.array(x, copy=True)
+    flat = x.reshape(-1)
+    g = np.empty(flat.size)
+    for i in range(flat.size):
+        orig = flat[i]
+        flat[i] = orig + eps
+        up = float(loss(x))
+        flat[i] = orig - eps
+        down = float(loss(x))
+        flat[i] = orig
+        g[i] = (up - down) / (2 * eps)
+    return g.reshape(x.shape)
