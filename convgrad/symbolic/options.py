@@ -32,7 +32,7 @@ import sympy as sp
 from sympy.tensor.indexed import Indexed
 
 from .derivations import Derivation
-from .toolkit import Iverson, _expand_sums, _flatten_sums, linearise
+from .toolkit import Iverson, adjoint_from_pairing, linearise
 
 __all__ = [
     "Divides",
@@ -192,17 +192,8 @@ def adjoint_lattice(
     :func:`sum_deltas_lattice`, so strides and dilations in the index map give divisibility
     brackets instead of fractional indices.
     """
-    fresh = {i: sp.Dummy(str(i), integer=True) for i in wrt.indices if isinstance(i, sp.Symbol)}
-    known_fresh = {fresh.get(i, i): rng for i, rng in (known or {}).items()}
-    derivative = sp.diff(pairing_expr, wrt.xreplace(fresh))
-    terms = []
-    for term in _expand_sums(derivative):
-        summand, limits = _flatten_sums(term)
-        terms.append(sum_deltas_lattice(summand, limits, eliminate=eliminate, known=known_fresh))
-    result = sp.Add(*terms)
-    bound = {lim[0] for s in result.atoms(sp.Sum) for lim in s.limits}
-    result = result.xreplace({i: sp.Symbol(f"{i}'", integer=True) for i in fresh if i in bound})
-    return result.xreplace({d: i for i, d in fresh.items()})
+    return adjoint_from_pairing(pairing_expr, wrt, eliminate=eliminate, known=known,
+                                sum_out=sum_deltas_lattice)
 
 
 # --- the derivations ------------------------------------------------------------------------------

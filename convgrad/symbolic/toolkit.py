@@ -244,6 +244,7 @@ def adjoint_from_pairing(
     *,
     eliminate: Sequence[sp.Symbol] = (),
     known: Mapping[sp.Symbol, tuple] | None = None,
+    sum_out: Callable[..., sp.Expr] | None = None,
 ) -> sp.Expr:
     """The adjoint ``a_bar[i] = d <y_bar, y> / d a[i]`` at a general index, deltas summed out.
 
@@ -253,6 +254,9 @@ def adjoint_from_pairing(
     wrt : ``a[i, ...]`` with symbolic indices, e.g. ``x[m]``
     eliminate : summation indices to solve the deltas for first (the rest stay summed)
     known : ranges ``{i: (lo, hi)}`` of the free indices of ``wrt``, whose brackets are implied
+    sum_out : the function that sums out the deltas of one term, called as
+        ``sum_out(summand, limits, eliminate=..., known=...)``; :func:`sum_deltas` by default,
+        :func:`convgrad.symbolic.options.sum_deltas_lattice` for strides and dilations
     """
     # Differentiate by an entry with fresh index symbols, so that a free index that shares its
     # name with a summation index (x[n] and the sum over n) is not confused with it.
@@ -262,7 +266,7 @@ def adjoint_from_pairing(
     terms = []
     for term in _expand_sums(derivative):
         summand, limits = _flatten_sums(term)
-        terms.append(sum_deltas(summand, limits, eliminate=eliminate, known=known_fresh))
+        terms.append((sum_out or sum_deltas)(summand, limits, eliminate=eliminate, known=known_fresh))
     result = sp.Add(*terms)
     bound = {lim[0] for s in result.atoms(sp.Sum) for lim in s.limits}
     # a summation index that still shares a name with a free index is renamed i -> i'
