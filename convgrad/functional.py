@@ -6,10 +6,17 @@ to one method module, each of which implements the same three maps:
 
 ===============  ==========================================================================
 ``reference``    the index formula, a loop over output positions (:mod:`convgrad.reference`)
-``direct``       a loop over kernel offsets, one GEMM each (:mod:`convgrad.direct`)
-``im2col``       one column matrix and one GEMM per group (:mod:`convgrad.im2col`)
-``auto``         the fastest for the case (:func:`choose_method`)
+``direct``       one GEMM per kernel offset on flat rows of the padded input
+                 (:mod:`convgrad.direct`)
+``im2col``       a column matrix (in chunks of bounded size) and one GEMM per group
+                 (:mod:`convgrad.im2col`)
+``fft``          products of real-FFT spectra (:mod:`convgrad.fft`)
+``auto``         chosen from the shapes by :func:`choose_method`
 ===============  ==========================================================================
+
+All methods give the same numbers up to rounding, in both layouts, with or without a batch, for
+every padding form, stride, dilation and groups; float32 stays float32 and float64 float64. Only
+``reference`` computes with object arrays (e.g. SymPy symbols).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from types import ModuleType
 
 import numpy as np
 
-from . import direct, im2col, reference
+from . import direct, fft, im2col, reference
 from .arrays import (
     as_operand,
     from_internal,
@@ -36,24 +43,74 @@ from .geometry import (
     conv_geometry,
 )
 
-METHODS: dict[str, ModuleType] = {"reference": reference, "direct": direct, "im2col": im2col}
+METHODS: dict[str, ModuleType] = {
+    "reference": reference, "direct": direct, "im2col": im2col, "fft": fft,
+}
+
+#: ``auto`` takes ``fft`` when the FFT's operation count times this is below the direct sum's.
+FFT_PENALTY = 10.0
+#: ``auto`` takes ``im2col`` when a group has fewer input channels than this (and is not tiny).
+IM2COL_MAX_CHANNELS = 4
+#: ... except in the forward map, which takes ``im2col`` for such layers only up to this many
+#: operations and ``direct`` (its ``prod(kernel)*C/G``-deep stacked product) above.
+IM2COL_FORWARD_MAX_FLOPS = 2**20
+#: The maps ``choose_method`` distinguishes.
+OPS = ("forward", "input", "weight", "backward")
 
 
-def choose_method(geom: ConvGeometry, dtype: np.dtype) -> str:
-    """The method ``"auto"`` resolves to for this geometry and dtype.
+def choose_method(geom: ConvGeometry, dtype: np.dtype, op: str = "backward") -> str:
+    """The method ``"auto"`` resolves to for this geometry, dtype and map. The rule, in order:
 
-    Object arrays (symbols) take the reference loops, which need nothing but ``*`` and ``+``.
-    Otherwise the kernel-offset method: it runs one GEMM per kernel offset over all
-    ``N * prod(out)`` rows and never materialises the ``prod(kernel)`` times larger column matrix.
+    1. **Object arrays** (symbols) take ``"reference"``, which needs nothing but ``*`` and ``+``.
+    2. **Large kernels** take ``"fft"``: when the FFT's operation count
+       (:func:`convgrad.fft.fft_flops`, transforms plus spectral products) times
+       :data:`FFT_PENALTY` is smaller than the direct sum's ``2*N*F*(C/G)*prod(kernel)*prod(out)``
+       operations (:attr:`ConvGeometry.flops`). The penalty says that an operation of NumPy's
+       FFT (one thread, strided passes over the data, complex arithmetic) costs about ten
+       operations of a BLAS matrix product, so the FFT must save more than that factor. With a 3x3
+       kernel this never happens; for 8 samples of 64x64 with 16 channels it starts at 9x9.
+    3. **Very few input channels per group** (``C/G < 4``, e.g. an RGB input layer) take
+       ``"im2col"``: the kernel-offset method would multiply by matrices only ``C/G`` deep, far too
+       thin for GEMM, while the column matrix stacks all ``C/G * prod(kernel)`` taps into one
+       product and is itself small. Depthwise-like layers are the exception: when
+       ``(C/G) * (F/G) <= 16`` with ``G > 1`` every group's product is tiny, and ``"direct"`` does
+       them as broadcast multiply-adds over all groups at once. The **forward** map of such a layer
+       takes ``"im2col"`` only when it is tiny (at most :data:`IM2COL_FORWARD_MAX_FLOPS`
+       operations, where the fixed cost of ``"direct"``'s set-up dominates); above that,
+       ``"direct"``'s forward stacks all taps into one ``prod(kernel)*C/G``-deep product too and
+       was measured about twice as fast (the RGB layer of the benchmark).
+    4. Otherwise ``"direct"``: one GEMM per kernel offset over all rows of the batch, ``C/G``
+       deep, without copying the input into a column matrix ``prod(kernel)`` times its size.
+
+    Parameters
+    ----------
+    geom : the convolution's geometry
+    dtype : the dtype it computes in
+    op : {"forward", "input", "weight", "backward"}
+        The map: :func:`conv`, :func:`conv_grad_input`, :func:`conv_grad_weight` or
+        :func:`conv_backward` (both gradients, which share buffers).
+
+    The rule looks only at the shapes, so a layer always runs the same code.
     """
+    if op not in OPS:
+        raise ValueError(f"op must be one of {OPS}, got {op!r}")
     if dtype.kind == "O":
         return "reference"
+    if sum(fft.fft_flops(geom)) * FFT_PENALTY < geom.flops:
+        return "fft"
+    cg, fg = geom.in_channels // geom.groups, geom.out_channels // geom.groups
+    if geom.groups > 1 and cg * fg <= direct.SMALL_PRODUCT:
+        return "direct"
+    if cg < IM2COL_MAX_CHANNELS:
+        if op == "forward" and geom.flops > IM2COL_FORWARD_MAX_FLOPS:
+            return "direct"
+        return "im2col"
     return "direct"
 
 
-def _method(method: str, geom: ConvGeometry, dtype: np.dtype) -> ModuleType:
+def _method(method: str, geom: ConvGeometry, dtype: np.dtype, op: str) -> ModuleType:
     if method == "auto":
-        method = choose_method(geom, dtype)
+        method = choose_method(geom, dtype, op)
     if method not in METHODS:
         raise ValueError(f"method must be 'auto' or one of {tuple(METHODS)}, got {method!r}")
     return METHODS[method]
@@ -112,7 +169,7 @@ def conv(
     groups : int
         Number of groups ``G``; divides ``C`` and ``F``. ``groups == C == F`` is depthwise.
     layout : {"channels_first", "channels_last"}
-    method : {"auto", "reference", "direct", "im2col"}
+    method : {"auto", "reference", "direct", "im2col", "fft"}
         All give the same result; see :mod:`convgrad.functional`.
 
     Returns
@@ -123,7 +180,7 @@ def conv(
     """
     x, w = as_operand(x, "x"), as_operand(w, "w")
     geom = _geometry(x.shape, w, stride, padding, dilation, groups, layout)
-    impl = _method(method, geom, np.result_type(x, w))
+    impl = _method(method, geom, np.result_type(x, w), "forward")
     y = from_internal(impl.forward(to_internal(x, geom), weight_to_internal(w, layout), geom), geom)
     if b is not None:
         b = as_operand(b, "b")
@@ -166,7 +223,7 @@ def conv_grad_input(
     dy, w = as_operand(dy, "dy"), as_operand(w, "w")
     geom = _geometry(x_shape, w, stride, padding, dilation, groups, layout)
     check_array_shape(dy, geom.y_shape, "dy", geom)
-    impl = _method(method, geom, np.result_type(dy, w))
+    impl = _method(method, geom, np.result_type(dy, w), "input")
     dx = impl.grad_input(to_internal(dy, geom), weight_to_internal(w, layout), geom)
     return from_internal(dx, geom)
 
@@ -208,7 +265,7 @@ def conv_grad_weight(
         layout=layout,
     )
     check_array_shape(dy, geom.y_shape, "dy", geom)
-    impl = _method(method, geom, np.result_type(dy, x))
+    impl = _method(method, geom, np.result_type(dy, x), "weight")
     dw = impl.grad_weight(to_internal(dy, geom), to_internal(x, geom), geom)
     return weight_from_internal(dw, layout)
 
@@ -257,9 +314,12 @@ def conv_backward(
     dy, x, w = as_operand(dy, "dy"), as_operand(x, "x"), as_operand(w, "w")
     geom = _geometry(x.shape, w, stride, padding, dilation, groups, layout)
     check_array_shape(dy, geom.y_shape, "dy", geom)
-    impl = _method(method, geom, np.result_type(dy, x, w))
-    dy_i, x_i = to_internal(dy, geom), to_internal(x, geom)
-    dx = from_internal(impl.grad_input(dy_i, weight_to_internal(w, layout), geom), geom)
-    dw = weight_from_internal(impl.grad_weight(dy_i, x_i, geom), layout)
+    impl = _method(method, geom, np.result_type(dy, x, w), "backward")
+    dy_i, x_i, w_i = to_internal(dy, geom), to_internal(x, geom), weight_to_internal(w, layout)
+    if hasattr(impl, "backward"):  # both gradients in one pass (shares the buffers of dy)
+        dx_i, dw_i = impl.backward(dy_i, x_i, w_i, geom)
+    else:
+        dx_i, dw_i = impl.grad_input(dy_i, w_i, geom), impl.grad_weight(dy_i, x_i, geom)
+    dx, dw = from_internal(dx_i, geom), weight_from_internal(dw_i, layout)
     db = dy_i.sum(axis=tuple(a for a in range(dy_i.ndim) if a != 1))
     return dx, dw, db

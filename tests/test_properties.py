@@ -9,7 +9,7 @@ from strategies import conv_cases
 import convgrad as cg
 from convgrad.check import adjoint_test, gradcheck
 
-FAST_METHODS = ["direct", "im2col"]
+FAST_METHODS = ["direct", "im2col", "fft"]
 
 
 @given(conv_cases())

@@ -82,7 +82,7 @@ def test_conv_and_gradients_match_torch(ndim, layout, batched, stride, dilation,
         x, dy = x[0], dy[0]
     opts = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, layout=layout)
     y_want = yt.detach().numpy() if batched else yt.detach().numpy()[:1]
-    for method in ["auto", "reference", "direct", "im2col"]:
+    for method in ["auto", "reference", "direct", "im2col", "fft"]:
         y = cg.conv(x, w, b, method=method, **opts)
         record("forward", to_cf(y if batched else y[None], layout), y_want)
         dx, dw, db = cg.conv_backward(dy, x, w, method=method, **opts)
