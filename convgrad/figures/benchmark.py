@@ -1,0 +1,63 @@
+"""Figures of the Performance page, drawn from the benchmark's saved results (``python -m benchmarks``)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+COLOURS = {"auto": "tab:blue", "direct": "tab:cyan", "im2col": "tab:red", "fft": "tab:purple",
+           "torch": "tab:gray", "numpy-gemm": "tab:green"}
+
+
+def draw_ratios(cases: list[str], ratios: dict[str, list[float | None]], title: str) -> plt.Figure:
+    """Horizontal bars of time ratios to PyTorch (log scale; left of 1 is faster than PyTorch).
+
+    Parameters
+    ----------
+    cases : layer names, one row each
+    ratios : method -> one ratio per case (``None`` where not measured)
+    title : the figure's title
+    """
+    fig, ax = plt.subplots(figsize=(9.0, 0.55 * len(cases) + 1.6))
+    height = 0.8 / len(ratios)
+    pos = np.arange(len(cases))
+    for i, (method, values) in enumerate(ratios.items()):
+        v = np.array([np.nan if r is None else r for r in values], dtype=float)
+        ax.barh(pos + (i - (len(ratios) - 1) / 2) * height, v, height, label=method,
+                color=COLOURS.get(method))
+    ax.axvline(1.0, color="black", lw=1.2)
+    ax.set_xscale("log")
+    ax.set_yticks(pos, cases)
+    ax.invert_yaxis()
+    ax.set_xlabel("time / PyTorch time (median of paired ratios, log scale; < 1 is faster)")
+    ax.set_ylabel("layer")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, title="method")
+    return fig
+
+
+def draw_gflops(cases: list[str], gflops: dict[str, list[float | None]], peak: float | None,
+                title: str) -> plt.Figure:
+    """Grouped bars of GFLOP/s per layer, with the square matrix product's rate as a line.
+
+    Parameters
+    ----------
+    cases : layer names
+    gflops : label -> GFLOP/s per case (``None`` where not measured)
+    peak : GFLOP/s of a large square ``matmul`` on the same machine, or ``None``
+    title : the figure's title
+    """
+    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    width = 0.8 / len(gflops)
+    pos = np.arange(len(cases))
+    for i, (label, values) in enumerate(gflops.items()):
+        v = np.array([np.nan if g is None else g for g in values], dtype=float)
+        ax.bar(pos + (i - (len(gflops) - 1) / 2) * width, v, width, label=label, color=COLOURS.get(label))
+    if peak is not None:
+        ax.axhline(peak, color="black", ls="--", lw=1.2, label="square matmul (NumPy)")
+    ax.set_xticks(pos, cases, rotation=20)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+    return fig
