@@ -6,7 +6,11 @@ The public API is flat::
     conv_transpose, conv_output_shape
 
 plus the submodules :mod:`convgrad.check` (dot-product test, finite differences) and
-:mod:`convgrad.rules` (the gradients written as convolutions with the operands' roles swapped).
+:mod:`convgrad.rules` (the gradients written as convolutions with the operands' roles swapped),
+and, imported on demand: :mod:`convgrad.second_order` (double backward), :mod:`convgrad.nn` (the
+layers the book's capstone trains with), :mod:`convgrad.pitfalls` (deliberately wrong gradient
+code, kept to show which check catches it), :mod:`convgrad.symbolic` (SymPy derivations; needs
+SymPy) and :mod:`convgrad.figures` (the book's figures; needs Matplotlib).
 """
 
 from . import check, rules

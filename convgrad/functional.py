@@ -321,5 +321,5 @@ def conv_backward(
     else:
         dx_i, dw_i = impl.grad_input(dy_i, w_i, geom), impl.grad_weight(dy_i, x_i, geom)
     dx, dw = from_internal(dx_i, geom), weight_from_internal(dw_i, layout)
-    db = dy_i.sum(axis=tuple(a for a in range(dy_i.ndim) if a != 1))
+    db = conv_grad_bias(dy_i)  # dy_i: batched channels-first, whatever the caller's layout
     return dx, dw, db
