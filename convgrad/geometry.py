@@ -171,25 +171,29 @@ def padding_pairs(
     """Resolve every accepted form of ``padding`` to one ``(lo, hi)`` pair per spatial axis.
 
     Accepted forms: an int; one int per axis; one ``(lo, hi)`` pair per axis (ints and pairs may
-    be mixed); ``"valid"`` (no padding); ``"full"`` (``d*(k-1)`` on both sides); ``"same"``
+    be mixed); a string, in any case (TensorFlow's ``"SAME"`` too): ``"valid"`` (no padding);
+    ``"full"`` (``d*(k-1)`` on both sides); ``"same"``
     (output size ``ceil(n / s)``; the total padding ``max((out-1)*s + d*(k-1) + 1 - n, 0)`` is
     split with the odd extra at the end, which is PyTorch's rule at stride 1 and TensorFlow's
     ``SAME`` at any stride).
     """
     ndim = len(in_size)
     if isinstance(padding, str):
-        if padding == "valid":
+        mode = padding.lower()  # TensorFlow spells them "SAME" and "VALID"
+        if mode == "valid":
             return ((0, 0),) * ndim
-        if padding == "full":
+        if mode == "full":
             return tuple((d * (k - 1),) * 2 for k, d in zip(kernel_size, dilation))
-        if padding == "same":
+        if mode == "same":
             pairs = []
             for n, k, s, d in zip(in_size, kernel_size, stride, dilation):
                 out = -(-n // s)
                 total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
                 pairs.append((total // 2, total - total // 2))
             return tuple(pairs)
-        raise ValueError(f"padding must be one of {PADDING_STRINGS} when a string, got {padding!r}")
+        raise ValueError(
+            f"padding must be one of {PADDING_STRINGS} (any case) when a string, got {padding!r}"
+        )
     if _is_int(padding):
         items: tuple = (padding,) * ndim
     else:

@@ -39,9 +39,21 @@ def test_negative_padding(padding):
     raises(ValueError, "padding must be non-negative", cg.conv, X, W, padding=padding, **OK)
 
 
-@pytest.mark.parametrize("padding", ["SAME", "half", ""])
+@pytest.mark.parametrize("padding", ["half", "", "sam"])
 def test_unknown_padding_string(padding):
     raises(ValueError, "padding must be one of", cg.conv, X, W, padding=padding, **OK)
+    raises(ValueError, repr(padding), cg.conv, X, W, padding=padding, **OK)
+
+
+@pytest.mark.parametrize("spelling", ["SAME", "Same", "VALID", "Full"])
+def test_padding_strings_in_any_case(spelling):
+    """TensorFlow users write "SAME"; it means what "same" means (output ceil(n / s) per axis)."""
+    x = np.arange(2 * 3 * 7 * 6, dtype=float).reshape(2, 3, 7, 6)
+    w = np.ones((4, 3, 3, 2))
+    y = cg.conv(x, w, padding=spelling, stride=2)
+    np.testing.assert_array_equal(y, cg.conv(x, w, padding=spelling.lower(), stride=2))
+    if spelling.lower() == "same":
+        assert y.shape[2:] == (4, 3)
 
 
 @pytest.mark.parametrize("padding", [1.0, ((1, 2, 3), 0), (None, 1)])

@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
+
+#: Where the benchmark's results are looked for: next to the notebook (run from ``book/``), from
+#: the repository root, and next to the package of this checkout (any working directory).
+BENCHMARK_PLACES = (
+    Path("data"), Path("book") / "data", Path(__file__).resolve().parents[2] / "book" / "data",
+)
+
+
+def load_benchmark(name: str = "benchmark.json") -> dict:
+    """The benchmark's saved results (``python -m benchmarks --json book/data/benchmark.json``).
+
+    Found relative to the working directory (``book/`` or the repository root) or to this
+    checkout's package, so the Performance page runs from any folder.
+    """
+    for place in BENCHMARK_PLACES:
+        if (place / name).is_file():
+            return json.loads((place / name).read_text())
+    looked = ", ".join(str(p / name) for p in BENCHMARK_PLACES)
+    raise FileNotFoundError(
+        f"no benchmark results found (looked in {looked}); write them with "
+        f"`python -m benchmarks --json book/data/benchmark.json`"
+    )
 
 COLOURS = {"auto": "tab:blue", "direct": "tab:cyan", "im2col": "tab:red", "fft": "tab:purple",
            "torch": "tab:gray", "numpy-gemm": "tab:green"}
