@@ -299,3 +299,188 @@ def test_numeric_gradient_agrees_with_the_gradient_and_leaves_x_alone():
     assert np.array_equal(x, X_TANH)
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(numeric_gradient(tanh_loss, x), 1.01 * tanh_grad(x), rtol=1e-3)
+
+
+# --- the recipes added for convgrad.diagnose: each against an independent computation -------------
+
+OPTIONS = [dict(), dict(stride=2), dict(padding=1), dict(dilation=2),
+           dict(stride=2, padding=1, dilation=2), dict(groups=2)]
+X_SHAPE = (2, 4, 9, 8)
+
+
+def layer(opts, f=4, kernel=(3, 2), x_shape=X_SHAPE):
+    """A weight and an output gradient for a layer with these options."""
+    w = normal(f, x_shape[1] // opts.get("groups", 1), *kernel)
+    return w, normal(*cg.conv_output_shape(x_shape, w.shape, **opts))
+
+
+@pytest.mark.parametrize("opts", OPTIONS)
+def test_forgotten_flip_with_options_is_the_gradient_of_the_flipped_kernel(opts):
+    w, dy = layer(opts)
+    got = pitfalls.grad_input_forgot_flip(dy, w, X_SHAPE, **opts)
+    want = cg.conv_grad_input(dy, w[..., ::-1, ::-1], X_SHAPE, **opts)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert_caught(lambda x: cg.conv(x, w, **opts),
+                  lambda v: pitfalls.grad_input_forgot_flip(v, w, X_SHAPE, **opts), X_SHAPE, dy.shape)
+
+
+def test_forgotten_flip_general_path_is_the_literal_one_without_options():
+    w, dy = layer({}, x_shape=(2, 3, 7, 6))
+    np.testing.assert_allclose(pitfalls.grad_input_forgot_flip(dy, w, (2, 3, 7, 6)),
+                               pitfalls.grad_input_forgot_flip(dy, w), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="needs x_shape"):
+        pitfalls.grad_input_forgot_flip(dy, w, stride=2)
+
+
+@pytest.mark.parametrize("opts", OPTIONS)
+def test_np_flip_reverses_the_channels_too(opts):
+    w, dy = layer(opts)
+    got = pitfalls.grad_input_flipped_all_axes(dy, w, X_SHAPE, **opts)
+    # np.flip(w) = the kernel flipped in space (right) with both channel axes reversed (wrong)
+    want = cg.conv_grad_input(dy, w[::-1, ::-1], X_SHAPE, **opts)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert_caught(lambda x: cg.conv(x, w, **opts),
+                  lambda v: pitfalls.grad_input_flipped_all_axes(v, w, X_SHAPE, **opts), X_SHAPE, dy.shape)
+    if "groups" not in opts:  # one kernel, one channel: right
+        x1_shape = (2, 1, 9, 8)
+        w1, dy1 = layer(opts, f=1, x_shape=x1_shape)
+        assert_right(lambda x: cg.conv(x, w1, **opts),
+                     lambda v: pitfalls.grad_input_flipped_all_axes(v, w1, x1_shape, **opts),
+                     x1_shape, dy1.shape)
+
+
+@pytest.mark.parametrize("opts", OPTIONS)
+def test_untransposed_kernel(opts):
+    w, dy = layer(opts)  # F = C = 4
+    got = pitfalls.grad_input_channels_not_swapped(dy, w, X_SHAPE, **opts)
+    g = opts.get("groups", 1)
+    f, cg_ = w.shape[:2]
+    swapped = w.reshape(g, f // g, cg_, *w.shape[2:]).swapaxes(1, 2).reshape(w.shape)  # w[c, f] per group
+    np.testing.assert_allclose(got, cg.conv_grad_input(dy, swapped, X_SHAPE, **opts), rtol=1e-12, atol=1e-12)
+    assert_caught(lambda x: cg.conv(x, w, **opts),
+                  lambda v: pitfalls.grad_input_channels_not_swapped(v, w, X_SHAPE, **opts),
+                  X_SHAPE, dy.shape)
+    assert_right(lambda x: cg.conv(x, swapped + w, **opts),  # symmetric in its channel axes: right
+                 lambda v: pitfalls.grad_input_channels_not_swapped(v, swapped + w, X_SHAPE, **opts),
+                 X_SHAPE, dy.shape)
+    w5, dy5 = layer(opts, f=3 * g)
+    with pytest.raises(ValueError, match="F == C"):
+        pitfalls.grad_input_channels_not_swapped(dy5, w5, X_SHAPE, **opts)
+
+
+@pytest.mark.parametrize("padding", [1, 2])
+def test_uncropped_and_minus_p_crops(padding):
+    opts = dict(stride=2, padding=padding)
+    w, dy = layer(opts)
+    right = cg.conv_grad_input(dy, w, X_SHAPE, **opts)
+    padded = pitfalls.grad_input_not_cropped(dy, w, X_SHAPE, **opts)
+    assert padded.shape == (2, 4, 9 + 2 * padding, 8 + 2 * padding)
+    np.testing.assert_allclose(padded[:, :, padding:-padding, padding:-padding], right, rtol=1e-12)
+    assert np.abs(padded).sum() > np.abs(right).sum()  # the padding's gradient is not zero
+    np.testing.assert_allclose(pitfalls.grad_input_crop_minus_p(dy, w, X_SHAPE, **opts), right, rtol=1e-12)
+    w0, dy0 = layer({})
+    assert pitfalls.grad_input_crop_minus_p(dy0, w0, X_SHAPE, padding=0).shape == (2, 4, 0, 0)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (9, 9), (10, 8)])
+def test_remainder_dropped(size):
+    x_shape, w = (2, 3, *size), normal(4, 3, 3, 3)
+    dy = normal(*cg.conv_output_shape(x_shape, w.shape, stride=3))
+    right = cg.conv_grad_input(dy, w, x_shape, stride=3)
+    short = pitfalls.grad_input_remainder_dropped(dy, w, stride=3)
+    r = [(n - 3) % 3 for n in size]
+    assert short.shape == (2, 3, size[0] - r[0], size[1] - r[1])
+    restored = np.pad(short, [(0, 0), (0, 0), (0, r[0]), (0, r[1])])  # the zero rows at the end
+    np.testing.assert_allclose(restored, right, rtol=1e-12, atol=1e-12)
+
+
+def wrong_index_loop(dy, x, w, *, padding, step, spacing):
+    """dx and dw of a loop pairing dy[n, f, o] with padded input row step*o + spacing*k (2-D, no groups)."""
+    p = padding
+    x_pad = np.pad(x, [(0, 0), (0, 0), (p, p), (p, p)])
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    kh, kw = w.shape[2:]
+    for n, f, i, j in np.ndindex(dy.shape):
+        for a, b in np.ndindex(kh, kw):
+            r, c = step * i + spacing * a, step * j + spacing * b
+            dx_pad[n, :, r, c] += dy[n, f, i, j] * w[f, :, a, b]
+            dw[f, :, a, b] += dy[n, f, i, j] * x_pad[n, :, r, c]
+    return dx_pad[:, :, p:p + x.shape[2], p:p + x.shape[3]], dw
+
+
+@pytest.mark.parametrize("s,p,d", [(2, 0, 1), (3, 1, 1), (1, 1, 2), (2, 1, 2), (3, 0, 3)])
+def test_stride_or_dilation_left_out_of_the_index(s, p, d):
+    opts = dict(stride=s, padding=p, dilation=d)
+    x = normal(*X_SHAPE)
+    w, dy = layer(opts)
+    for kind, step, spacing in [("stride_ignored", 1, d), ("undilated", s, 1)]:
+        want_dx, want_dw = wrong_index_loop(dy, x, w, padding=p, step=step, spacing=spacing)
+        got_dx = getattr(pitfalls, f"grad_input_{kind}")(dy, w, X_SHAPE, **opts)
+        got_dw = getattr(pitfalls, f"grad_weight_{kind}")(dy, x, w.shape, **opts)
+        np.testing.assert_allclose(got_dx, want_dx, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got_dw, want_dw, rtol=1e-12, atol=1e-12)
+        right_here = (step, spacing) == (s, d)
+        assert np.allclose(got_dx, cg.conv_grad_input(dy, w, X_SHAPE, **opts)) == right_here
+        assert np.allclose(got_dw, cg.conv_grad_weight(dy, x, w.shape, **opts)) == right_here
+
+
+def test_last_sample_and_divided_bias():
+    x, w = normal(3, 2, 6, 6), normal(4, 2, 3, 3)
+    dy = normal(3, 4, 4, 4)
+    np.testing.assert_allclose(pitfalls.grad_weight_last_sample(dy, x, w.shape),
+                               cg.conv_grad_weight(dy[2:], x[2:], w.shape), rtol=1e-12)
+    np.testing.assert_allclose(pitfalls.grad_weight_last_sample(dy[:1], x[:1], w.shape),
+                               cg.conv_grad_weight(dy[:1], x[:1], w.shape), rtol=1e-12)  # right at N = 1
+    np.testing.assert_allclose(pitfalls.grad_bias_divided_by_batch(dy), dy.sum(axis=(0, 2, 3)) / 3,
+                               rtol=1e-12)
+
+
+def test_kernel_gradient_by_a_true_convolution():
+    """At stride 1 in 1-D the recipe is literally sum_n np.convolve(x[n, c], dy[n, f], 'valid')."""
+    x, dy = normal(3, 2, 11), normal(3, 4, 8)  # kernel 4
+    want = np.array([[sum(np.convolve(x[n, c], dy[n, f], "valid") for n in range(3)) for c in range(2)]
+                     for f in range(4)])
+    np.testing.assert_allclose(pitfalls.grad_weight_convolved(dy, x, (4, 2, 4)), want, rtol=1e-12)
+    right = cg.conv_grad_weight(dy, x, (4, 2, 4))
+    assert not np.allclose(want, right)
+    np.testing.assert_allclose(right, [[sum(np.correlate(x[n, c], dy[n, f], "valid") for n in range(3))
+                                        for c in range(2)] for f in range(4)], rtol=1e-12)
+
+
+def test_swapped_kernel_gradient_and_ignored_padding():
+    x, w = normal(2, 3, 7, 6), normal(3, 3, 3, 3)
+    dy = normal(*cg.conv_output_shape(x.shape, w.shape, padding=1))
+    right = cg.conv_grad_weight(dy, x, w.shape, padding=1)
+    np.testing.assert_allclose(pitfalls.grad_weight_channels_swapped(dy, x, w.shape, padding=1),
+                               right.swapaxes(0, 1), rtol=1e-12)
+    with pytest.raises(ValueError, match="F == C"):
+        pitfalls.grad_weight_channels_swapped(dy[:, :2], x, (2, 3, 3, 3), padding=1)
+    # padding ignored: a valid correlation of the unpadded input with dy, 3 - 2 = 1 tap per axis
+    got = pitfalls.grad_weight_padding_ignored(dy, x, w.shape)
+    assert got.shape == (3, 3, 1, 1)
+    np.testing.assert_allclose(got[..., 0, 0], np.einsum("nfij,ncij->fc", dy, x), rtol=1e-12)
+    with pytest.raises(ValueError, match="larger than x"):
+        pitfalls.grad_weight_padding_ignored(normal(2, 3, 9, 9), x, w.shape)
+
+
+def test_catalogue_entries():
+    by_name = {m.name: m for m in pitfalls.CATALOGUE}
+    assert {m.quantity for m in pitfalls.CATALOGUE} == {"dx", "dw", "db"}
+    assert all(m.explanation and m.chapter for m in pitfalls.CATALOGUE)
+    x, w = normal(2, 4, 6, 6), normal(4, 2, 3, 3)
+    dy = normal(*cg.conv_output_shape(x.shape, w.shape, groups=2))
+    with pytest.raises(TypeError, match="unknown options"):
+        by_name["kernel not flipped"](dy, x, w, pad=1)
+    assert by_name["channel-mean recipe"](dy, x, w, groups=2) is None  # not defined with groups
+    assert by_name["kernel flipped twice"](dy, x, w, groups=2) is None
+    wrong = pitfalls.wrong_backward(by_name["channel-mean recipe"])
+    for got, right in zip(wrong(dy, x, w, groups=2), cg.conv_backward(dy, x, w, groups=2)):
+        np.testing.assert_allclose(got, right, rtol=1e-12)  # where undefined: the right gradients
+    x3, w3 = normal(2, 3, 6, 6), normal(4, 3, 3, 3)
+    dy3 = normal(2, 4, 4, 4)
+    dx, dw, db = wrong(dy3, x3, w3)
+    np.testing.assert_allclose(dw, pitfalls.channel_mean_recipe(dy3, x3, w3.shape, layout="channels_first"))
+    assert wrong.__name__ == "backward_channel-mean_recipe"
+    with pytest.raises(ValueError, match="layout"):
+        pitfalls.wrong_backward(by_name["db divided by N"], layout="NHWC")
+    assert all(reason for reason in pitfalls.NOT_DIAGNOSED.values())
