@@ -84,7 +84,7 @@ ROLES: dict[str, tuple[str, str | None, str]] = {
     "other tap": ("#fdf0dc", None, "other kernel taps"),
     "output": (OUTPUT, None, "output cell"),
     "chosen output": (OUTPUT_STRONG, None, "output involved"),
-    "no gradient": (NO_GRADIENT, "xx", "read by no window: gradient 0"),
+    "no gradient": (NO_GRADIENT, "x", "read by no window: gradient 0"),
 }
 #: colours that pair an output with its tap; none is close to the blue, green or orange fills
 _PAIR_COLOURS = ("#CC79A7", "#D55E00", "#7f3c8d", "#56B4E9", "#1a1a1a", "#e73f74", "#8c564b", "#1f1f7a",
@@ -342,7 +342,7 @@ def _cell(ax: plt.Axes, r: float, c: float, role: str, text: str | None = None, 
     ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=face, edgecolor=edge, hatch=hatch, lw=lw,
                            gid=gid, zorder=1))
     if text is not None:
-        bbox = dict(facecolor=face, edgecolor="none", pad=0.6) if hatch else None
+        bbox = dict(facecolor=face, edgecolor="none", pad=1.5) if hatch else None
         ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color=text_colour,
                 fontweight=weight, bbox=bbox, zorder=3)
 
@@ -413,7 +413,7 @@ def _draw_input(ax: plt.Axes, geom: ConvGeometry, *, panel: str = "input", title
 
 
 def _draw_output(ax: plt.Axes, geom: ConvGeometry, *, panel: str = "output", title: str,
-                 marked: dict[Cell, str] | None = None, edges: dict[Cell, str] | None = None,
+                 marked: dict[Cell, str | None] | None = None, edges: dict[Cell, str] | None = None,
                  strong: bool = True) -> None:
     """The output grid; ``marked`` cells strong green (light if not ``strong``) with their text."""
     ho, wo = geom.out_size
@@ -480,9 +480,18 @@ def _geometry_text(geom: ConvGeometry) -> str:
             f"kernel, stride {one(geom.stride)}, padding {pad}, dilation {one(geom.dilation)}")
 
 
+def _input_title(geom: ConvGeometry) -> str:
+    (h, w), (hp, wp) = geom.in_size, geom.padded_size
+    return f"input {h}x{w}, padded to {hp}x{wp}" if (h, w) != (hp, wp) else f"input {h}x{w}"
+
+
 def _sum(terms: Sequence[str]) -> str:
     """``a + b + c``, shortened to ``a + b + … + z`` beyond four terms."""
     return " + ".join(terms if len(terms) <= 4 else [*terms[:2], "…", terms[-1]])
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if abs(k) == 1 else "s")
 
 
 def _ordinal(i: int) -> str:
@@ -520,7 +529,7 @@ def draw_forward(in_size: IntOrTuple, kernel: IntOrTuple, outputs: Cell | Sequen
         fig, axes = _row_of_panels([max(geom.kernel_size[1], 3), wp, max(wo, 3)], max(hp, ho), extra=2.6)
         ax_k, ax_in, ax_out = axes
         _draw_kernel(ax_k, geom.kernel_size, title="kernel w[a, b]")
-        _draw_input(ax_in, geom, title=f"input, padded to {hp}x{wp}", read=win)
+        _draw_input(ax_in, geom, title=_input_title(geom), read=win)
         _draw_output(ax_out, geom, title=f"output {ho}x{wo}", marked={o: f"{o[0]},{o[1]}"})
         r0, c0, nr, nc = _bounds(list(win))
         _frame(ax_in, r0, c0, nr, nc, gid=f"input:window:{o[0]},{o[1]}")
@@ -532,15 +541,15 @@ def draw_forward(in_size: IntOrTuple, kernel: IntOrTuple, outputs: Cell | Sequen
         n = len(chosen)
         fig, axes = plt.subplots(2, n, figsize=(min(10.0, 2.6 * n + 0.6), 6.0),
                                  height_ratios=[hp, max(ho, 2)], squeeze=False)
-        cell_inches = min(10.0, 2.6 * n + 0.6) / n / wp
+        panel_inches = min(10.0, 2.6 * n + 0.6) / n - 0.6
         for k, (o, win) in enumerate(zip(chosen, windows)):
             ax_in, ax_out = axes[0, k], axes[1, k]
             _draw_input(ax_in, geom, panel=f"input{k}", title=f"{_ordinal(k)}: output ({o[0]},{o[1]})",
-                        read=win, label_taps=cell_inches >= 0.33)
+                        read=win, label_taps=panel_inches / wp >= 0.26)
             r0, c0, nr, nc = _bounds(list(win))
             _frame(ax_in, r0, c0, nr, nc, gid=f"input{k}:window:{o[0]},{o[1]}")
             _draw_output(ax_out, geom, panel=f"output{k}", title=f"output {ho}x{wo}",
-                         marked={o: f"{o[0]},{o[1]}"})
+                         marked={o: f"{o[0]},{o[1]}" if panel_inches / wo >= 0.4 else None})
         heading = "Forward, one frame per output: the window moves by the stride"
     fig.suptitle(title or f"{heading}\n{_geometry_text(geom)}", fontsize=12)
     roles = ["input", "tap", "output", "chosen output"]
@@ -581,7 +590,7 @@ def draw_input_gradient(in_size: IntOrTuple, kernel: IntOrTuple, cell: Cell, *, 
     ho, wo = geom.out_size
     kh, kw = geom.kernel_size
     fig, (ax_in, ax_out, ax_k) = _row_of_panels([wp, max(wo, 3), max(kw, 3) + 0.6], max(hp, ho), extra=3.0)
-    _draw_input(ax_in, geom, title=f"input, padded to {hp}x{wp}", chosen=(m, n))
+    _draw_input(ax_in, geom, title=_input_title(geom), chosen=(m, n))
     # two of the windows that contain the cell, the first and the last, so the eye sees the range
     for i, (o, _) in enumerate(pairs):
         if i in (0, len(pairs) - 1):
@@ -632,13 +641,14 @@ def draw_weight_gradient(in_size: IntOrTuple, kernel: IntOrTuple, tap: Cell, *, 
     fig, (ax_k, ax_in, ax_out) = _row_of_panels([max(kw, 3), wp, max(wo, 3)], max(hp, ho), extra=2.8)
     _draw_kernel(ax_k, geom.kernel_size, title=f"kernel: tap ({a},{b})", marked={(a, b): f"{a},{b}"})
     read = {(int(r), int(c)): (i, j) for (i, j), r, c in zip(np.ndindex(ho, wo), rows.flat, cols.flat)}
-    _draw_input(ax_in, geom, title=f"input, padded to {hp}x{wp}:\nlabel = the output (i,j) it pairs with",
+    _draw_input(ax_in, geom, title=_input_title(geom) + ":\nlabel = the output (i,j) it pairs with",
                 read=read)
     _draw_output(ax_out, geom, title=f"ȳ {ho}x{wo}", strong=False,
                  marked={(i, j): f"{i},{j}" for i, j in np.ndindex(ho, wo)})
 
     def affine(step: int, start: int, var: str) -> str:
-        return f"{step}{var}" + (f" + {start}" if start > 0 else f" − {-start}" if start < 0 else "")
+        lead = var if step == 1 else f"{step}{var}"
+        return lead + (f" + {start}" if start > 0 else f" − {-start}" if start < 0 else "")
 
     s = geom.stride
     caption = (f"w̄[{a},{b}] = Σ_(i,j) ȳ[i,j]·x[{affine(s[0], int(rows[0, 0]), 'i')}, "
@@ -679,7 +689,7 @@ def draw_read_counts(ax: plt.Axes, in_size: IntOrTuple, kernel: IntOrTuple, *, s
             if not (0 <= m < h and 0 <= n < w):
                 _cell(ax, m, n, "padding", str(v), text_colour="0.35")
             elif v == 0:
-                _cell(ax, m, n, "no gradient", "0", gid=f"input:no-gradient:{m},{n}", text_colour="black",
+                _cell(ax, m, n, "no gradient", "0", gid=f"input:no-gradient:{m},{n}", text_colour="white",
                       weight="bold", edge="white")
             else:
                 ax.add_patch(Rectangle((n - 0.5, m - 0.5), 1, 1, facecolor=blues(0.1 + 0.5 * v / max(top, 4)),
@@ -691,8 +701,7 @@ def draw_read_counts(ax: plt.Axes, in_size: IntOrTuple, kernel: IntOrTuple, *, s
     r0, c0, nr, nc = _bounds(list(imap.window(last)))
     _frame(ax, r0, c0, nr, nc, gid=f"input:window:{last[0]},{last[1]}", ls="--")
     _axes_grid(ax, range(-lr, h + hr), range(-lc, w + hc),
-               title=title or f"{h}x{w}, kernel {geom.kernel_size[0]}x{geom.kernel_size[1]}, stride "
-                              f"{geom.stride[0]}: windows per cell",
+               title=title or _geometry_text(geom).replace(" input,", ",", 1) + ":\nwindows per cell",
                xlabel="input column n", ylabel="input row m")
     return padded_counts[lr:lr + h, lc:lc + w]
 
@@ -785,7 +794,7 @@ def draw_dilation(in_size: IntOrTuple, kernel: IntOrTuple, output: Cell = (0, 0)
     s, d = geom.stride, geom.dilation
     fig, (ax_f, ax_w) = _row_of_panels([wp, wp], hp, extra=3.2)
     _draw_input(ax_f, geom, panel="forward", title=f"forward, output {o}: taps {d[1]} apart\n"
-                f"(dilation), next window {s[1]} on (stride)", read=window)
+                f"(dilation), next window {_count(s[1], 'column')} on (stride)", read=window)
     r0, c0, nr, nc = _bounds(list(window))
     _frame(ax_f, r0, c0, nr, nc, gid=f"forward:window:{o[0]},{o[1]}")
     second = "#7f3c8d"
@@ -802,8 +811,10 @@ def draw_dilation(in_size: IntOrTuple, kernel: IntOrTuple, output: Cell = (0, 0)
     read0 = {(int(r), int(c)): (i, j)
              for (i, j), r, c in zip(np.ndindex(*geom.out_size), sub0[0].flat, sub0[1].flat)}
     shift = (d[0] * (t1[0] - t0[0]), d[1] * (t1[1] - t0[1]))
+    shift_text = (_count(shift[1], "column") if shift[0] == 0 else _count(shift[0], "row") if shift[1] == 0
+                  else f"{shift} (rows, columns)")
     _draw_input(ax_w, geom, panel="weight", title=f"weight gradient, tap {t0}: cells {s[1]} apart\n"
-                f"(stride), tap {t1}'s cells {shift} on (dilation)", read=read0)
+                f"(stride), tap {t1}'s cells {shift_text} on (dilation)", read=read0)
     mark(ax_w, [(int(m), int(n)) for m, n in zip(sub1[0].flat, sub1[1].flat)], "weight")
     ax_f.set_xlabel("input column n\nlabels: the tap (a,b) each cell meets\n"
                     "y[o] = Σ_k w[k]·x[s·o + d·k − p]: k steps by d", fontsize=FONT)
@@ -916,7 +927,7 @@ def draw_groups(channels: int = 6, groups: Sequence[int] = (1, 2, 3, 6), *, out_
     c_in = channels
     f_out = channels if out_channels is None else out_channels
     conns = {g: group_connections(c_in, f_out, g) for g in groups}
-    fig, axes = plt.subplots(2, len(groups), figsize=(min(10.0, 2.5 * len(groups) + 0.4), 6.2),
+    fig, axes = plt.subplots(2, len(groups), figsize=(min(10.0, max(8.0, 2.5 * len(groups) + 0.4)), 6.2),
                              height_ratios=[1.0, 1.0], squeeze=False)
     span = max(c_in, f_out)
     for k, g in enumerate(groups):
