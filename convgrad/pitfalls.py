@@ -23,22 +23,22 @@ test does or does not notice. The correct computation is always a call of :func:
 Added for :func:`convgrad.diagnose.diagnose`, which names the mistake a user's backward pass made
 by comparing its output with every recipe here (the list :data:`CATALOGUE`):
 
-=====================================  ==================================================================
-:func:`grad_input_flipped_all_axes`    ``np.flip(w)`` without axes: the channel axes reversed too
-:func:`grad_input_channels_not_swapped` the kernel flipped but not transposed in channels (``C == F``)
-:func:`grad_input_not_cropped`         the padded input's gradient returned (padding ignored)
-:func:`grad_input_crop_minus_p`        the padding cropped with ``a[p:-p]``: empty when ``p = 0``
-:func:`grad_input_remainder_dropped`   stride: the rows no output reads left out of ``dx``
-:func:`grad_input_stride_ignored`      ``dx`` scattered to ``o + d*k`` instead of ``s*o + d*k``
-:func:`grad_input_undilated`           ``dx`` scattered to ``s*o + k`` instead of ``s*o + d*k``
-:func:`grad_weight_last_sample`        ``dw`` overwritten for each sample instead of summed
-:func:`grad_weight_convolved`          ``dw`` by a true convolution of ``x`` with ``dy`` (``dy`` flipped)
-:func:`grad_weight_channels_swapped`   ``dw`` with its channel axes in the order ``(C, F)``
-:func:`grad_weight_padding_ignored`    ``dw`` correlated with the unpadded input
-:func:`grad_weight_stride_ignored`     ``dw`` reading ``x[o + d*k]`` instead of ``x[s*o + d*k]``
-:func:`grad_weight_undilated`          ``dw`` reading ``x[s*o + k]`` instead of ``x[s*o + d*k]``
-:func:`grad_bias_divided_by_batch`     ``db`` divided by ``N``
-=====================================  ==================================================================
+=======================================  ==================================================================
+:func:`grad_input_flipped_all_axes`      ``np.flip(w)`` without axes: the channel axes reversed too
+:func:`grad_input_channels_not_swapped`  the kernel flipped but not transposed in channels (``C == F``)
+:func:`grad_input_not_cropped`           the padded input's gradient returned (padding ignored)
+:func:`grad_input_crop_minus_p`          the padding cropped with ``a[p:-p]``: empty when ``p = 0``
+:func:`grad_input_remainder_dropped`     stride: the rows no output reads left out of ``dx``
+:func:`grad_input_stride_ignored`        ``dx`` scattered to ``o + d*k`` instead of ``s*o + d*k``
+:func:`grad_input_undilated`             ``dx`` scattered to ``s*o + k`` instead of ``s*o + d*k``
+:func:`grad_weight_last_sample`          ``dw`` overwritten for each sample instead of summed
+:func:`grad_weight_convolved`            ``dw`` by a true convolution of ``x`` with ``dy`` (``dy`` flipped)
+:func:`grad_weight_channels_swapped`     ``dw`` with its channel axes in the order ``(C, F)``
+:func:`grad_weight_padding_ignored`      ``dw`` correlated with the unpadded input
+:func:`grad_weight_stride_ignored`       ``dw`` reading ``x[o + d*k]`` instead of ``x[s*o + d*k]``
+:func:`grad_weight_undilated`            ``dw`` reading ``x[s*o + k]`` instead of ``x[s*o + d*k]``
+:func:`grad_bias_divided_by_batch`       ``db`` divided by ``N``
+=======================================  ==================================================================
 
 All functions take channels-first batched arrays ``x (N, C, *in)``, ``w (F, C/G, *kernel)``,
 ``dy (N, F, *out)`` unless their docstring says otherwise.
@@ -677,37 +677,27 @@ def grad_bias_divided_by_batch(dy: np.ndarray) -> np.ndarray:
 
 # --- the catalogue that convgrad.diagnose compares a user's gradients with -----------------------
 
-#: The options of a layer and their defaults, the keywords of :meth:`Mistake.__call__`.
+#: The options of a layer and their defaults, the keywords a :class:`Mistake` is called with.
 OPTION_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """One wrong recipe of this module as :func:`convgrad.diagnose.diagnose` uses it.
+    """One wrong recipe of this module as :func:`convgrad.diagnose.diagnose` uses it."""
 
-    Attributes
-    ----------
-    name : str
-        A few words that name the mistake, e.g. ``"kernel not flipped"``.
-    quantity : {"dx", "dw", "db"}
-        The gradient it gets wrong.
-    explanation : str
-        One sentence: what is wrong and what is right.
-    chapter : str
-        The book chapter (file name) that explains it.
-    recipe : callable
-        The function of this module that computes it.
-    compute : callable
-        ``compute(dy, x, w, options) -> array or None``: the wrong quantity for a batched
-        channels-first layer with integer ``options`` (keys of :data:`OPTION_DEFAULTS`), or
-        ``None`` where the recipe is not defined.
-    """
-
+    #: A few words that name the mistake, e.g. ``"kernel not flipped"``.
     name: str
+    #: The gradient it gets wrong, ``"dx"``, ``"dw"`` or ``"db"``.
     quantity: str
+    #: What is wrong and what is right, in one sentence.
     explanation: str
+    #: The book chapter (file name) that explains it.
     chapter: str
+    #: The function of this module that computes it.
     recipe: Callable[..., np.ndarray]
+    #: A function ``compute(dy, x, w, options)`` that returns the wrong quantity for a batched
+    #: channels-first layer with integer ``options`` (the keys of ``OPTION_DEFAULTS``), or ``None``
+    #: where the recipe is not defined.
     compute: Callable[[np.ndarray, np.ndarray, np.ndarray, dict], np.ndarray | None]
 
     def __call__(self, dy: np.ndarray, x: np.ndarray, w: np.ndarray, **options: int) -> np.ndarray | None:
@@ -727,6 +717,7 @@ def _square(w: np.ndarray, o: dict) -> bool:
     return w.shape[0] == w.shape[1] * o["groups"]
 
 
+#: Every wrong recipe that :func:`convgrad.diagnose.diagnose` can name, in the order it tries them.
 CATALOGUE: tuple[Mistake, ...] = (
     # --- dx -------------------------------------------------------------------------------------
     Mistake("kernel not flipped", "dx",
@@ -800,7 +791,7 @@ CATALOGUE: tuple[Mistake, ...] = (
             if _only(o, "groups") else None),
     # --- dw -------------------------------------------------------------------------------------
     Mistake("channel-mean recipe", "dw",
-            "dy broadcast over the C input channels and divided by C (then by N): every channel "
+            "dy broadcast over the C input channels and divided by C, then by N: every channel "
             "of dw is the mean over channels",
             "wrong_recipe", channel_mean_recipe,
             lambda dy, x, w, o: channel_mean_recipe(dy, x, w.shape, layout="channels_first", **o)
@@ -821,11 +812,11 @@ CATALOGUE: tuple[Mistake, ...] = (
             "dw = ... inside the loop over the batch keeps the last sample; accumulate with +=",
             "channels_batch", grad_weight_last_sample,
             lambda dy, x, w, o: grad_weight_last_sample(dy, x, w.shape, **o)),
-    Mistake("dw by convolution", "dw",
+    Mistake("x convolved with dy", "dw",
             "dw correlates x with dy; a convolve routine flips dy",
             "conv1d", grad_weight_convolved,
             lambda dy, x, w, o: grad_weight_convolved(dy, x, w.shape, **o)),
-    Mistake("dw channel axes swapped", "dw",
+    Mistake("channel axes of dw swapped", "dw",
             "dw has the kernel's shape (F, C, ...), not (C, F, ...); with C = F the swapped "
             "array has the right shape",
             "channels_batch", grad_weight_channels_swapped,

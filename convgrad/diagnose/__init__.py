@@ -3,12 +3,13 @@
 ::
 
     from convgrad.diagnose import diagnose
-    report = diagnose(backward, layout="channels_first", supports=("stride", "padding"))
-    print(report)      # one row per case, then the diagnosis of each failure
-    report.ok          # True when every case run agrees with convgrad
+    report = diagnose(backward, layout="channels_first",
+                      supports=("stride", "padding"))
+    print(report)   # one row per case, then each failure's diagnosis
+    report.ok       # True when every case run agrees with convgrad
 
 ``backward(dy, x, w, **options)`` is the function under test; it returns ``(dx, dw)`` or
-``(dx, dw, db)``. :func:`diagnose` runs the ladder of :mod:`convgrad.diagnose.cases`, from one
+``(dx, dw, db)``. :func:`diagnose` runs the ladder of ``convgrad.diagnose.cases``, from one
 channel and no options up to groups, compares the shapes and then the values (float64, relative
 tolerance ``rtol``) with :func:`convgrad.conv_backward`, and for every gradient that is wrong
 looks for the wrong recipe of :data:`convgrad.pitfalls.CATALOGUE` that gives the same output.
@@ -16,8 +17,9 @@ looks for the wrong recipe of :data:`convgrad.pitfalls.CATALOGUE` that gives the
 On the command line (exit status 0 when every case agrees, 1 when one fails, 2 when the function
 cannot be loaded)::
 
-    python -m convgrad.diagnose path/to/file.py:function [--layout channels_last]
-                                [--supports stride,padding] [--dims 2] [--rtol 1e-8]
+    python -m convgrad.diagnose path/to/file.py:function
+        [--layout channels_last] [--supports stride,padding]
+        [--dims 2] [--rtol 1e-8]
 """
 
 from __future__ import annotations

@@ -19,35 +19,31 @@ ABBREVIATIONS = {"stride": "s", "padding": "p", "dilation": "d", "groups": "g"}
 
 @dataclass(frozen=True)
 class Case:
-    """One layer of the ladder.
+    """One layer of the ladder: sizes, options and the trap it adds to the simpler cases."""
 
-    Attributes
-    ----------
-    name : str
-        Short name (the report's first column).
-    trap : str
-        What the case adds to the simpler ones, and what goes wrong there.
-    batch, in_channels, out_channels : int
-        ``N``, ``C``, ``F``.
-    in_size, kernel_size : tuple of int
-        Spatial sizes, one per axis.
-    stride, padding, dilation, groups : int
-        The options, the same on every axis (padding on both sides).
-    min_dims : int
-        The case needs at least this many spatial axes (non-square needs two).
-    """
-
+    #: Short name (the report's second column).
     name: str
+    #: What the case adds to the simpler ones, and what goes wrong there.
     trap: str
+    #: ``N``, the batch size.
     batch: int
+    #: ``C``, the input channels.
     in_channels: int
+    #: ``F``, the output channels (kernels).
     out_channels: int
+    #: Spatial size of the input, one entry per axis.
     in_size: tuple[int, ...]
+    #: Spatial size of the kernel, one entry per axis.
     kernel_size: tuple[int, ...]
+    #: Stride, the same on every axis.
     stride: int = 1
+    #: Zero padding, the same on both sides of every axis.
     padding: int = 0
+    #: Dilation, the same on every axis.
     dilation: int = 1
+    #: Number of groups.
     groups: int = 1
+    #: The case needs at least this many spatial axes (non-square needs two).
     min_dims: int = 1
 
     @property

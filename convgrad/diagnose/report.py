@@ -25,35 +25,25 @@ def shape_text(shape: tuple[int, ...] | None) -> str:
 
 @dataclass(frozen=True)
 class Check:
-    """One gradient of one case, compared with convgrad.
+    """One gradient of one case, compared with convgrad."""
 
-    Attributes
-    ----------
-    quantity : {"dx", "dw", "db"}
-    status : {"ok", "wrong", "shape", "bad", "missing"}
-        ``"ok"``: agrees within the tolerance; ``"wrong"``: right shape, wrong values;
-        ``"shape"``: wrong shape (values not compared); ``"bad"``: not an array of numbers;
-        ``"missing"``: not returned (``db`` only).
-    expected_shape : tuple of int
-    shape : tuple of int or None
-        The shape returned (``None`` if not an array).
-    error : float or None
-        Largest relative error ``max|got - want| / max|want|`` when the values were compared.
-    mistake : Mistake or None
-        The first wrong recipe of :data:`convgrad.pitfalls.CATALOGUE` whose output equals this one.
-    also : tuple of Mistake
-        Other recipes giving the same output here.
-    note : str
-        What else is known when no recipe matches (e.g. "all zeros", "2 times the gradient").
-    """
-
+    #: ``"dx"``, ``"dw"`` or ``"db"``.
     quantity: str
+    #: One of ``"ok"`` (agrees within the tolerance), ``"wrong"`` (right shape, wrong values),
+    #: ``"shape"`` (wrong shape, values not compared), ``"bad"`` (not an array of numbers) and
+    #: ``"missing"`` (not returned, ``db`` only).
     status: str
+    #: The shape of convgrad's gradient.
     expected_shape: tuple[int, ...]
+    #: The shape returned (``None`` if it is not an array).
     shape: tuple[int, ...] | None = None
+    #: ``max|got - want| / max|want|`` when the values were compared.
     error: float | None = None
+    #: The first wrong recipe of ``convgrad.pitfalls.CATALOGUE`` whose output equals this one.
     mistake: Mistake | None = None
+    #: Other recipes that give the same output here.
     also: tuple[Mistake, ...] = ()
+    #: What else is known when no recipe matches (e.g. "it is all zeros").
     note: str = ""
 
     @property
@@ -64,28 +54,19 @@ class Check:
 
 @dataclass(frozen=True)
 class CaseResult:
-    """The outcome of one case of the ladder.
+    """The outcome of one case of the ladder."""
 
-    Attributes
-    ----------
-    index : int
-        The case's number in the ladder, from 1.
-    case : Case
-    passed_options : dict
-        The keywords the user's function received.
-    not_run : str or None
-        Why the case was not run (e.g. ``"needs dilation"``), ``None`` if it ran.
-    checks : tuple of Check
-        dx, dw and db, when the function returned.
-    error : str or None
-        The exception the function raised, or what is wrong with what it returned.
-    """
-
+    #: The case's number in the ladder, from 1.
     index: int
+    #: The layer (``convgrad.diagnose.cases.Case``).
     case: Case
+    #: The keywords the user's function received.
     passed_options: dict = field(default_factory=dict)
+    #: Why the case was not run (e.g. ``"needs dilation"``), ``None`` if it ran.
     not_run: str | None = None
+    #: One :class:`Check` per gradient, when the function returned.
     checks: tuple[Check, ...] = ()
+    #: The exception the function raised, or what is wrong with what it returned.
     error: str | None = None
 
     @property
@@ -108,23 +89,17 @@ class CaseResult:
 
 @dataclass(frozen=True)
 class Report:
-    """Everything :func:`convgrad.diagnose.diagnose` found. ``print(report)`` shows the table.
+    """Everything :func:`convgrad.diagnose.diagnose` found. ``print(report)`` shows the table."""
 
-    Attributes
-    ----------
-    cases : tuple of CaseResult
-        One per case of the ladder, run or not, simplest first.
-    layout : str
-    dims : int
-    supports : tuple of str
-    rtol : float
-        The tolerance on the relative error of each gradient.
-    """
-
+    #: One :class:`CaseResult` per case of the ladder, run or not, simplest first.
     cases: tuple[CaseResult, ...]
+    #: ``"channels_first"`` or ``"channels_last"``.
     layout: str
+    #: Number of spatial dimensions.
     dims: int
+    #: The options passed to the function.
     supports: tuple[str, ...]
+    #: The tolerance on the relative error of each gradient.
     rtol: float
 
     @property
@@ -257,7 +232,7 @@ def _failure_lines(report: Report) -> list[str]:
 
 
 def format_report(report: Report) -> str:
-    """The report as text of at most :data:`WIDTH` columns."""
+    """The report as text of at most ``WIDTH`` (76) columns."""
     supported = ", ".join(report.supports) or "none"
     lines = [
         f"convgrad.diagnose: {report.layout}, {report.dims}-D, float64, rtol {report.rtol:.0e}",
