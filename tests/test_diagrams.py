@@ -332,7 +332,13 @@ def test_figures_are_readable(draw):
     (lambda: D.draw_transposed((5, 5), 3, (5, 5), stride=2), r"cell=\(5, 5\)"),
     (lambda: D.draw_forward((5, 5, 5), 3), r"in_size"),
     (lambda: D.group_connections(6, 6, 4), r"groups=4"),
+    (lambda: D.draw_input_gradient((6, 6), 3, (1, 2, 3)), r"cell must be a pair"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_a_cell_given_as_one_int_is_a_type_error():
+    with pytest.raises(TypeError, match="cell must be a pair of ints"):
+        D.draw_input_gradient((6, 6), 3, 2)

@@ -2,6 +2,16 @@
 input cells, kernel taps and output cells with the mapping between them drawn, for the forward map,
 both gradients, stride, dilation, transposition and groups. Needs Matplotlib.
 
+* :func:`draw_forward`: the window of one output (or a row of frames, one per output);
+* :func:`draw_input_gradient`: the outputs that send gradient to one input cell, and their taps;
+* :func:`draw_weight_gradient`: the sub-grid of input cells one tap meets, paired with ``ȳ``;
+* :func:`draw_read_counts` (on an Axes) and :func:`draw_stride_gaps`: how many windows read each
+  cell; unread cells get exactly zero gradient;
+* :func:`draw_dilation`: spread taps, and stride and dilation trading places in the weight gradient;
+* :func:`draw_transposed`: the transposed convolution as zeros inserted into ``ȳ``, a border, and the
+  flipped kernel;
+* :func:`draw_groups`: which input channel reaches which output channel, one colour per group.
+
 Every picture is computed by convgrad; no drawing code re-derives the index map ``s*o + d*k - p_lo``:
 
 * which padded-input cells output ``o`` reads, and through which tap: ``conv_grad_input`` of a
@@ -30,7 +40,8 @@ light green        output cells ``y`` (and ``ȳ``); strong green: the outputs in
 red, crossed       input cells no window reads: their gradient is exactly 0
 =================  ============================================================================
 
-Every function returns the Figure and what it computed, so a notebook can assert on it, e.g.::
+Every ``draw_*`` function returns the Figure (or draws on the Axes it is given) and what it computed,
+so a notebook can assert on it, e.g.::
 
     fig, pairs = draw_input_gradient((6, 6), (3, 3), (2, 3), stride=2, padding=1)
     assert pairs == [((1, 1), (1, 2)), ((1, 2), (1, 0))]
@@ -94,16 +105,18 @@ _GROUP_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E
 
 # --- arguments ---------------------------------------------------------------------------------
 
-def _pair(value: IntOrTuple, name: str) -> Cell:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+def _pair(value: IntOrTuple, name: str, *, allow_int: bool = True) -> Cell:
+    """``value`` as a pair of ints (an int ``k`` means ``(k, k)`` where ``allow_int``)."""
+    if allow_int and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value), int(value)
+    wanted = "an int or a pair of ints" if allow_int else "a pair of ints (row, column)"
     try:
         items = tuple(value)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+        raise TypeError(f"{name} must be {wanted}, got {value!r}") from None
     if len(items) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                   for v in items):
-        raise ValueError(f"{name} must be an int or a pair of ints (a 2-D diagram), got {value!r}")
+        raise ValueError(f"{name} must be {wanted} (a 2-D diagram), got {value!r}")
     return int(items[0]), int(items[1])
 
 
@@ -121,7 +134,7 @@ def _describe(geom: ConvGeometry) -> str:
 
 
 def _check_cell(value: object, name: str, lo: Cell, hi: Cell, what: str, geom: ConvGeometry) -> Cell:
-    cell = _pair(value, name)  # type: ignore[arg-type]
+    cell = _pair(value, name, allow_int=False)  # type: ignore[arg-type]
     if not (lo[0] <= cell[0] < hi[0] and lo[1] <= cell[1] < hi[1]):
         raise ValueError(f"{name}={cell} is outside the {what} (rows {lo[0]}..{hi[0] - 1}, columns "
                          f"{lo[1]}..{hi[1] - 1}) of the layer {_describe(geom)}")
