@@ -1,4 +1,4 @@
-"""convgrad.symbolic.pairing_proofs: the general-size derivations of Part I come out in the stated
+"""convgrad.symbolic.maps: the general-size derivations of the basic maps come out in the stated
 form and agree, at concrete sizes, with NumPy/SciPy (independent of convgrad) and with convgrad."""
 
 import numpy as np
@@ -8,7 +8,7 @@ from scipy.signal import convolve2d, correlate2d
 
 import convgrad as cg
 from convgrad.symbolic import Iverson, instantiate, is_zero, linearise_arrays, pairing, symbol_array
-from convgrad.symbolic.pairing_proofs import (
+from convgrad.symbolic.maps import (
     conv2d_nhwc_derivation,
     convolution1d_derivation,
     matvec_derivation,

@@ -8,14 +8,9 @@ import sympy as sp
 
 import convgrad as cg
 from convgrad.rules import pad_or_crop
-from convgrad.symbolic import Iverson, instantiate, is_zero, pairing, symbol_array
-from convgrad.symbolic.options import (
-    Divides,
-    adjoint_lattice,
-    conv1d_options_derivation,
-    implied,
-    pad_derivation,
-)
+from convgrad.symbolic import Iverson, adjoint_from_pairing, instantiate, is_zero, pairing, symbol_array
+from convgrad.symbolic.brackets import Divides, implied
+from convgrad.symbolic.options import conv1d_options_derivation, pad_derivation
 
 # (stride, dilation, p_lo, p_hi, M, K): plain, padded, strided with a remainder, kernel shorter
 # than the stride, dilated, strided and dilated with a common factor, coprime s and d, all on.
@@ -208,7 +203,7 @@ def test_lattice_adjoint_solves_for_a_scaled_index():
     j, m = sp.symbols("j m", integer=True)
     J = sp.Symbol("J", integer=True, positive=True)
     x, g = sp.IndexedBase("x"), sp.IndexedBase("g")
-    got = adjoint_lattice(sp.Sum(g[j] * x[3 * j + 1], (j, 0, J - 1)), x[m], eliminate=[j])
+    got = adjoint_from_pairing(sp.Sum(g[j] * x[3 * j + 1], (j, 0, J - 1)), x[m], eliminate=[j])
     gs = symbol_array(g, (4,))
     for mi in range(14):
         want = gs[(mi - 1) // 3] if (mi - 1) % 3 == 0 and 0 <= (mi - 1) // 3 < 4 else 0

@@ -1,5 +1,6 @@
-"""convgrad.symbolic.structure: the general-size derivations of groups, transposed convolution and
-N dimensions come out in the stated form and agree with the package at concrete sizes."""
+"""convgrad.symbolic: the general-size derivations of groups (.options), transposed convolution
+(.transposed) and N dimensions (.ndim) come out in the stated form and agree with the package at
+concrete sizes."""
 
 import numpy as np
 import pytest
@@ -7,17 +8,20 @@ import sympy as sp
 
 import convgrad as cg
 from convgrad.geometry import conv_geometry
-from convgrad.symbolic import Iverson, instantiate, is_zero, symbol_array
-from convgrad.symbolic.options import Divides
-from convgrad.symbolic.structure import (
+from convgrad.symbolic import (
+    Iverson,
     as_brackets,
     as_deltas,
     axis_factors,
     flatten_sum,
     grouped_conv_derivation,
-    nd_conv_derivation,
-    transposed_conv_derivation,
+    instantiate,
+    is_zero,
+    symbol_array,
 )
+from convgrad.symbolic.brackets import Divides
+from convgrad.symbolic.ndim import nd_conv_derivation
+from convgrad.symbolic.transposed import transposed_conv_derivation
 
 
 def chain(lo, e, hi):
