@@ -12,14 +12,19 @@ carry truncation and rounding error and are trustworthy only in float64.
 ``central_difference``  one directional central difference, in the input's dtype
 ``step_sweep``          its relative error over a range of steps (truncation vs rounding)
 ``taylor_test``         Taylor remainders and their observed order (2 if right, 1 if wrong)
+``verify_layer``        all three checks of one layer configuration in one call
 ======================  ===================================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from .functional import conv, conv_grad_input, conv_grad_weight
 
 
 def _random(rng: np.random.Generator, shape: Sequence[int], dtype) -> np.ndarray:
@@ -276,3 +281,134 @@ def numeric_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, *, eps:
         flat[i] = orig
         g[i] = (up - down) / (2 * eps)
     return g.reshape(x.shape)
+
+
+# --- one layer configuration, all three checks ----------------------------------------------------
+
+#: Tolerances of :func:`verify_layer`: a correct adjoint gives a few float64 epsilons (about 1e-16),
+#: a correct gradient a finite-difference error of about 1e-10 with the default step.
+ADJOINT_RTOL = 1e-13
+FINITE_DIFFERENCE_RTOL = 1e-7
+
+
+def _tolerance(t: float) -> str:
+    return f"{t:.0e}".replace("e-0", "e-")
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """The three errors of :func:`verify_layer` for one layer configuration.
+
+    Attributes
+    ----------
+    x_shape, w_shape, y_shape : tuple of int
+    options : dict
+        The keyword arguments of ``conv`` (stride, padding, ...), as given.
+    adjoint_x, adjoint_w : float
+        Relative errors of the dot-product tests of ``x -> conv(x, w)`` against the input gradient
+        and of ``w -> conv(x, w)`` against the weight gradient (:func:`adjoint_test`).
+    finite_differences : float
+        Relative error of the analytic gradients of ``<y_bar, conv(x, w)>`` against central
+        differences (:func:`gradcheck`), both arguments.
+    ok : bool
+        ``adjoint_x`` and ``adjoint_w`` at most :data:`ADJOINT_RTOL` (1e-13) and
+        ``finite_differences`` at most :data:`FINITE_DIFFERENCE_RTOL` (1e-7).
+
+    ``str()`` is one line that names the configuration and states the tolerances (not the
+    errors, which depend on the BLAS kernel in their last digits), or the failed checks with their
+    errors.
+    """
+
+    x_shape: tuple[int, ...]
+    w_shape: tuple[int, ...]
+    y_shape: tuple[int, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    adjoint_x: float = 0.0
+    adjoint_w: float = 0.0
+    finite_differences: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (self.adjoint_x <= ADJOINT_RTOL and self.adjoint_w <= ADJOINT_RTOL
+                and self.finite_differences <= FINITE_DIFFERENCE_RTOL)
+
+    def __str__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "no options"
+        head = f"{options}: y {self.y_shape}"
+        if self.ok:
+            return (f"{head}; adjoint tests < {_tolerance(ADJOINT_RTOL)}, finite differences "
+                    f"< {_tolerance(FINITE_DIFFERENCE_RTOL)}")
+        failed = [f"{name} {err:.1e} > {_tolerance(tol)}" for name, err, tol in (
+            ("adjoint test in x", self.adjoint_x, ADJOINT_RTOL),
+            ("adjoint test in w", self.adjoint_w, ADJOINT_RTOL),
+            ("finite differences", self.finite_differences, FINITE_DIFFERENCE_RTOL)) if not err <= tol]
+        return f"{head}; FAILED: " + ", ".join(failed)
+
+
+def verify_layer(
+    x_shape: Sequence[int],
+    w_shape: Sequence[int],
+    *,
+    grad_input: Callable[..., np.ndarray] | None = None,
+    grad_weight: Callable[..., np.ndarray] | None = None,
+    seed: int = 0,
+    max_entries: int | None = 25,
+    **options: Any,
+) -> LayerCheck:
+    """The dot-product tests in ``x`` and in ``w`` and finite differences, for one layer.
+
+    Draws a standard normal float64 input ``x`` of ``x_shape`` and weight ``w`` of ``w_shape``
+    (from ``seed``) and runs
+
+    1. :func:`adjoint_test` of ``u -> conv(u, w, **options)`` against ``grad_input``;
+    2. :func:`adjoint_test` of ``v -> conv(x, v, **options)`` against ``grad_weight``;
+    3. :func:`gradcheck` of ``L = <y_bar, conv(x, w, **options)>`` against both gradients, at
+       ``max_entries`` random entries per argument.
+
+    Parameters
+    ----------
+    x_shape : tuple of int, ``(N, C, *in)`` (or ``(N, *in, C)`` with ``layout="channels_last"``)
+    w_shape : tuple of int, ``(F, C/G, *kernel)`` (or ``(F, *kernel, C/G)``)
+    grad_input : callable, optional
+        ``grad_input(dy, w, x_shape, **options) -> dx``, the input gradient under test;
+        :func:`convgrad.conv_grad_input` by default.
+    grad_weight : callable, optional
+        ``grad_weight(dy, x, w_shape, **options) -> dw``; :func:`convgrad.conv_grad_weight` by
+        default.
+    seed : int
+        Seed of ``x``, ``w`` and of the checks' random vectors.
+    max_entries : int, optional
+        Entries per argument checked by finite differences (all if ``None``).
+    **options
+        Keyword arguments of :func:`convgrad.conv`: ``stride``, ``padding``, ``dilation``,
+        ``groups``, ``layout``.
+
+    Returns
+    -------
+    LayerCheck
+        The three errors; ``result.ok`` is true when both adjoint tests are within 1e-13
+        (relative, float64: a correct pair gives about 1e-16) and the finite differences within
+        1e-7 (a correct gradient gives about 1e-10). Use as ``assert result.ok, result``.
+
+    Examples
+    --------
+    >>> r = verify_layer((2, 3, 9, 9), (4, 3, 3, 3), stride=2, padding=1)
+    >>> r.ok
+    True
+    >>> print(r)
+    stride=2, padding=1: y (2, 4, 5, 5); adjoint tests < 1e-13, finite differences < 1e-7
+    """
+    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    gi = grad_input or conv_grad_input
+    gw = grad_weight or conv_grad_weight
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    y_shape = conv(x, w, **options).shape
+    err_x = adjoint_test(lambda u: conv(u, w, **options), lambda g: gi(g, w, x_shape, **options),
+                         x_shape, y_shape, seed=seed + 1)
+    err_w = adjoint_test(lambda v: conv(x, v, **options), lambda g: gw(g, x, w_shape, **options),
+                         w_shape, y_shape, seed=seed + 2)
+    err_fd = gradcheck(lambda a, b: conv(a, b, **options),
+                       lambda g, a, b: (gi(g, b, a.shape, **options), gw(g, a, b.shape, **options)),
+                       (x, w), max_entries=max_entries, seed=seed + 3)
+    return LayerCheck(x_shape, w_shape, tuple(y_shape), dict(options), err_x, err_w, err_fd)

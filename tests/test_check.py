@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import convgrad as cg
-from convgrad.check import adjoint_test, gradcheck
+from convgrad import pitfalls
+from convgrad.check import LayerCheck, adjoint_test, gradcheck, verify_layer
 
 X = np.random.default_rng(0).standard_normal((2, 3, 6, 5))
 W = np.random.default_rng(1).standard_normal((4, 3, 3, 2))
@@ -76,3 +77,63 @@ def test_gradcheck_does_not_modify_its_arguments():
     x, w = X.copy(), W.copy()
     gradcheck(f, grads, (x, w), max_entries=3)
     assert np.array_equal(x, X) and np.array_equal(w, W)
+
+
+# --- verify_layer: the three checks of one layer configuration -------------------------------------
+
+@pytest.mark.parametrize("x_shape,w_shape,opts", [
+    ((2, 3, 9, 9), (4, 3, 3, 3), dict(stride=2, padding=1)),
+    ((2, 3, 7), (2, 3, 2), dict(padding="same")),
+    ((1, 4, 8, 6), (6, 2, 3, 2), dict(groups=2, stride=(2, 1), dilation=(1, 2), padding=((1, 1), (2, 0)))),
+    ((2, 5, 6, 3), (4, 2, 2, 3), dict(layout="channels_last", stride=(1, 2))),
+])
+def test_verify_layer_passes_on_convgrad(x_shape, w_shape, opts):
+    r = verify_layer(x_shape, w_shape, **opts)
+    assert r.ok, r
+    assert r.adjoint_x < 1e-13 and r.adjoint_w < 1e-13 and r.finite_differences < 1e-7
+    assert r.y_shape == cg.conv_output_shape(x_shape, w_shape, **opts)
+    assert str(r).endswith("adjoint tests < 1e-13, finite differences < 1e-7")
+
+
+def test_verify_layer_summary_names_the_configuration():
+    r = verify_layer((2, 3, 9, 9), (4, 3, 3, 3), stride=2, padding=1)
+    assert str(r) == "stride=2, padding=1: y (2, 4, 5, 5); adjoint tests < 1e-13, finite differences < 1e-7"
+    assert str(verify_layer((1, 1, 5), (1, 1, 2))).startswith("no options: y (1, 1, 4);")
+
+
+def _stride_only(recipe):
+    return lambda dy, w, x_shape, **o: recipe(dy, w, x_shape, stride=o["stride"])
+
+
+def _groups_only(recipe):
+    return lambda dy, a, shape, **o: recipe(dy, a, shape, groups=o["groups"])
+
+
+@pytest.mark.parametrize("x_shape,w_shape,opts,wrong,failed", [
+    # the rows the stride never reaches put at the front: (8 - 3) % 3 = 2 rows shifted
+    ((2, 3, 8), (4, 3, 3), dict(stride=3),
+     dict(grad_input=_stride_only(pitfalls.grad_input_remainder_first)), "in x"),
+    ((2, 3, 9), (4, 3, 3), dict(stride=2),
+     dict(grad_input=_stride_only(pitfalls.grad_input_overdilated)), "in x"),
+    ((3, 2, 6), (2, 2, 3), dict(), dict(grad_weight=pitfalls.grad_weight_divided_by_batch), "in w"),
+    ((1, 4, 6), (4, 2, 3), dict(groups=2), dict(grad_input=_groups_only(pitfalls.grad_input_ignoring_groups)),
+     "in x"),
+    ((1, 4, 6), (4, 2, 3), dict(groups=2), dict(grad_weight=_groups_only(pitfalls.grad_weight_first_group)),
+     "in w"),
+    ((1, 2, 6), (2, 2, 4), dict(padding="same"),
+     dict(grad_input=lambda dy, w, xs, **o: pitfalls.grad_input_same_extra_first(dy, w, xs)), "in x"),
+])
+def test_verify_layer_fails_on_a_wrong_backward(x_shape, w_shape, opts, wrong, failed):
+    r = verify_layer(x_shape, w_shape, **opts, **wrong)
+    assert not r.ok
+    assert r.finite_differences > 1e-3  # the wrong gradient is wrong by O(1), not by rounding
+    assert "FAILED" in str(r) and f"adjoint test {failed}" in str(r)
+
+
+def test_layer_check_tolerances():
+    base = dict(x_shape=(1, 1, 3), w_shape=(1, 1, 2), y_shape=(1, 1, 2))
+    assert LayerCheck(**base, adjoint_x=1e-13, adjoint_w=1e-13, finite_differences=1e-7).ok
+    assert not LayerCheck(**base, adjoint_x=2e-13).ok
+    assert not LayerCheck(**base, adjoint_w=2e-13).ok
+    assert not LayerCheck(**base, finite_differences=2e-7).ok
+    assert not LayerCheck(**base, adjoint_x=float("nan")).ok
