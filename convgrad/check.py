@@ -311,12 +311,12 @@ class LayerCheck:
         Relative error of the analytic gradients of ``<y_bar, conv(x, w)>`` against central
         differences (:func:`gradcheck`), both arguments.
     ok : bool
-        ``adjoint_x`` and ``adjoint_w`` at most :data:`ADJOINT_RTOL` (1e-13) and
-        ``finite_differences`` at most :data:`FINITE_DIFFERENCE_RTOL` (1e-7).
+        ``adjoint_x`` and ``adjoint_w`` at most ``ADJOINT_RTOL`` (1e-13) and
+        ``finite_differences`` at most ``FINITE_DIFFERENCE_RTOL`` (1e-7).
 
-    ``str()`` is one line that names the configuration and states the tolerances (not the
-    errors, which depend on the BLAS kernel in their last digits), or the failed checks with their
-    errors.
+    ``str()`` (and a notebook cell's display) is one line that names the configuration and states
+    the tolerances, not the errors, which depend on the BLAS kernel in their last digits; or it
+    names the failed checks with their errors.
     """
 
     x_shape: tuple[int, ...]
@@ -333,16 +333,18 @@ class LayerCheck:
                 and self.finite_differences <= FINITE_DIFFERENCE_RTOL)
 
     def __str__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "no options"
-        head = f"{options}: y {self.y_shape}"
+        head = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "no options"
         if self.ok:
-            return (f"{head}; adjoint tests < {_tolerance(ADJOINT_RTOL)}, finite differences "
+            return (f"{head}: adjoint tests < {_tolerance(ADJOINT_RTOL)}, finite differences "
                     f"< {_tolerance(FINITE_DIFFERENCE_RTOL)}")
         failed = [f"{name} {err:.1e} > {_tolerance(tol)}" for name, err, tol in (
             ("adjoint test in x", self.adjoint_x, ADJOINT_RTOL),
             ("adjoint test in w", self.adjoint_w, ADJOINT_RTOL),
             ("finite differences", self.finite_differences, FINITE_DIFFERENCE_RTOL)) if not err <= tol]
-        return f"{head}; FAILED: " + ", ".join(failed)
+        return f"{head}: FAILED " + ", ".join(failed)
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # a notebook cell's value shows the line
+        printer.text(str(self))
 
 
 def verify_layer(
@@ -396,7 +398,9 @@ def verify_layer(
     >>> r.ok
     True
     >>> print(r)
-    stride=2, padding=1: y (2, 4, 5, 5); adjoint tests < 1e-13, finite differences < 1e-7
+    stride=2, padding=1: adjoint tests < 1e-13, finite differences < 1e-7
+    >>> r.y_shape
+    (2, 4, 5, 5)
     """
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     gi = grad_input or conv_grad_input

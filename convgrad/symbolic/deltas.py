@@ -55,13 +55,20 @@ class Elimination:
 
     Attributes
     ----------
-    delta : the ``KroneckerDelta`` that was summed out
-    index, lo, hi : the summation index it fixed and its range ``lo <= index <= hi``
-    value : the index's value, ``numerator / q``
-    numerator, q : ``q*index = numerator`` with ``q > 0`` (``q = 1`` without stride or dilation)
-    range_bracket : ``[q*lo <= numerator <= q*hi]``, what the range becomes
-    divides : ``[q | numerator]`` (a :class:`convgrad.symbolic.brackets.Divides`), or 1 if ``q = 1``
-    result : the sum after this step, brackets not yet pruned
+    delta : sympy.KroneckerDelta
+        The delta that was summed out.
+    index, lo, hi : sympy.Expr
+        The summation index it fixed and its range ``lo <= index <= hi``.
+    value : sympy.Expr
+        The index's value, ``numerator / q``.
+    numerator, q : sympy.Expr
+        ``q*index = numerator`` with ``q > 0`` (``q = 1`` without stride or dilation).
+    range_bracket : sympy.Expr
+        ``[q*lo <= numerator <= q*hi]``, what the range becomes.
+    divides : sympy.Expr
+        ``[q | numerator]`` (a :class:`convgrad.symbolic.brackets.Divides`), or 1 if ``q = 1``.
+    result : sympy.Expr
+        The sum after this step, brackets not yet pruned.
     """
 
     delta: sp.KroneckerDelta

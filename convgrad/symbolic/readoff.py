@@ -224,10 +224,14 @@ class Read:
 
     Attributes
     ----------
-    entry : the operand's entry with symbolic indices, e.g. ``x[m]``
-    known : ``{i: (lo, hi)}``, the range of each index of ``entry``
-    eliminate : summation indices to solve the deltas for first
-    adjoint : the adjoint's base (``\\bar{x}``); by default ``\\bar{name}`` of the operand's name
+    entry : sympy.Indexed
+        The operand's entry with symbolic indices, e.g. ``x[m]``.
+    known : dict
+        ``{i: (lo, hi)}``, the range of each index of ``entry``.
+    eliminate : tuple
+        Summation indices to solve the deltas for first.
+    adjoint : sympy.IndexedBase or None
+        The adjoint's base (``\\bar{x}``); by default ``\\bar{name}`` of the operand's name.
     """
 
     entry: Indexed
@@ -248,11 +252,12 @@ class Derivation:
         ``z[n] = ...`` and ``z_dot[n] = ...``.
     pairing : sympy.Expr
         ``<z_bar, z>``, the forward map paired with the output adjoint.
-    adjoints : dict of str to sympy.Eq
-        ``x_bar[m] = ...`` for each operand (and alternative forms, e.g. ``"x_by_k"``).
-    steps : dict of str to Steps
-        For each adjoint, the displayed steps that produced it: forward map, tangent, pairing,
-        re-indexing, deltas summed out, brackets dropped, read-off.
+    adjoints : dict
+        ``{name: sympy.Eq}``, ``x_bar[m] = ...`` for each operand (and alternative forms, e.g.
+        ``"x_by_k"``).
+    steps : dict
+        ``{name: Steps}``: for each adjoint, the displayed steps that produced it: forward map,
+        tangent, pairing, re-indexing, deltas summed out, brackets dropped, read-off.
     shapes : dict
         The shape of every array (``x``, ``x_dot``, ``x_bar``, ``z_bar``, ...), keyed by its
         ``IndexedBase``, as a tuple of expressions in the size symbols; :meth:`check` builds

@@ -475,8 +475,8 @@ class Step:
     ----------
     caption : str
         Plain text with inline math between ``$`` signs, e.g. ``"sum over $k$: ..."``.
-    lhs, rhs : sympy expressions
-    number : int, optional
+    lhs, rhs : sympy.Expr
+    number : int or None
         Its number in a :class:`Steps` sequence (printed before the caption).
     """
 

@@ -1,8 +1,8 @@
-"""Index sums as data: split a sum of terms, pull nested ``Sum``s out of a product.
+"""Index sums as data: split a sum of terms, pull nested sums out of a product.
 
-A pairing such as ``Sum(z_bar[n] * Sum(c[k] * x[n + k], (k, 0, K - 1)), (n, 0, N - 1))`` is one
-term with one summand ``z_bar[n] * c[k] * x[n + k]`` and the limits ``[(n, 0, N - 1),
-(k, 0, K - 1)]``, outermost first. The delta elimination (:mod:`convgrad.symbolic.deltas`) works
+A pairing such as ``Sum(z_bar[n] * Sum(c[k] * x[n + k], (k, 0, K-1)), (n, 0, N-1))`` is one
+term with one summand ``z_bar[n] * c[k] * x[n + k]`` and the limits ``(n, 0, N-1)`` and
+``(k, 0, K-1)``, outermost first. The delta elimination (:mod:`convgrad.symbolic.deltas`) works
 on such (summand, limits) pairs; :func:`flatten_sum` compares two sums written with different
 nestings.
 
