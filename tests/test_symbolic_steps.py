@@ -331,3 +331,42 @@ def test_check_the_forward_map():
     der = S.conv_multichannel_derivation()
     report = der.check("forward", lambda x, w: cg.conv(x, w), sizes=dict(N=2, C=2, F=3, O=3, K=2))
     assert str(report) == "y: all 18 entries equal convgrad's, at N=2, C=2, F=3, O=3, K=2"
+
+
+def test_alternative_reads_the_adjoint_again_with_another_elimination_order():
+    der = S.conv1d_derivation()
+    sy = der.symbols
+    m, n, k, N = sy["m"], sy["n"], sy["k"], sy["N"]
+    taps = der.alternative("x_by_taps", of="x", eliminate=[n])
+    assert "x_by_taps" not in der.adjoints  # a copy
+    want = S.adjoint_from_pairing(der.pairing, sy["x"][m], eliminate=[n], known={m: (0, sy["M"] - 1)})
+    assert taps.adjoints["x_by_taps"].rhs == want
+    assert want == sp.Sum(sy["zbar"][m - k] * sy["c"][k] * S.between(0, m - k, N - 1), (k, 0, sy["K"] - 1))
+    steps = taps.steps["x_by_taps"]
+    assert steps[4].caption.startswith("sum over $n$: the delta is 1 only at $n = m - k$")
+    assert [s.caption for s in steps[:3]] == [s.caption for s in der.steps["x"][:3]]
+    report = taps.check("x_by_taps", conv1d_dx(6), sizes=dict(N=4, K=3))
+    assert str(report) == "x̄ (x_by_taps): all 6 entries equal convgrad's, at N=4, K=3"
+    with pytest.raises(KeyError, match="no adjoint"):
+        der.alternative("y2", of="y", eliminate=[n])
+
+
+def test_a_slice_of_steps_keeps_its_numbers():
+    steps = S.conv1d_derivation().steps["x"]
+    tail = steps[3:]
+    assert isinstance(tail, Steps) and [s.number for s in tail] == [4, 5, 6]
+    assert tail._repr_latex_().count(r"\text{4. the terms in }") == 1
+
+
+def test_check_takes_sizes_by_name_and_checks_derived_ones():
+    der = S.conv1d_derivation()
+    assert "at N=4, K=3, M=6" in str(der.check("x", conv1d_dx(6), sizes=dict(N=4, K=3, M=6)))
+    with pytest.raises(ValueError, match="M is K \\+ N - 1 in this derivation, which is not 7"):
+        der.check("x", conv1d_dx(6), sizes=dict(N=4, K=3, M=7))
+    nd = S.nd_conv_derivation(1)  # the sizes of axis 0 are O_0, K_0, ... inside lists
+
+    def dw(ybar, x):
+        return cg.conv_grad_weight(ybar, x, (2, 1, 3), stride=2, padding=((1, 0),))
+
+    sizes = dict(N=1, C=1, F=2, O_0=3, K_0=3, M_0=6, s_0=2, d_0=1, p_0=1)
+    assert str(nd.check("w", dw, sizes=sizes)).startswith("w̄: all 6 entries equal convgrad's")

@@ -26,6 +26,7 @@ Needs SymPy.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -262,6 +263,12 @@ class Derivation:
         The shape of every array (``x``, ``x_dot``, ``x_bar``, ``z_bar``, ...), keyed by its
         ``IndexedBase``, as a tuple of expressions in the size symbols; :meth:`check` builds
         symbol arrays from it.
+    pairing_tangent : sympy.Expr or None
+        ``<z_bar, z_dot>``, the pairing with the tangent put in, from which the adjoints are read.
+    tangents : dict
+        ``{x: x_dot, ...}``, the tangent base of each operand.
+    reads : dict
+        ``{name: Read}``, how each adjoint was read off (for :meth:`alternative`).
     """
 
     symbols: dict[str, Any]
@@ -271,6 +278,27 @@ class Derivation:
     adjoints: dict[str, sp.Eq]
     steps: dict[str, Steps] = field(default_factory=dict)
     shapes: dict[sp.Basic, tuple] = field(default_factory=dict)
+    pairing_tangent: sp.Expr | None = None
+    tangents: dict[sp.IndexedBase, sp.IndexedBase] = field(default_factory=dict)
+    reads: dict[str, Read] = field(default_factory=dict)
+
+    def alternative(self, name: str, of: str, *, eliminate: Sequence[sp.Symbol]) -> Derivation:
+        """A copy with one more adjoint: that of ``of`` read off again, solving the deltas for the
+        indices ``eliminate`` first, stored as ``adjoints[name]`` with its ``steps[name]``.
+
+        ``conv1d_derivation().alternative("x_by_taps", of="x", eliminate=[n])`` sums over ``n``
+        first and leaves a sum over the kernel taps ``k``.
+        """
+        if of not in self.reads or self.pairing_tangent is None:
+            raise KeyError(f"no adjoint {of!r} to read again; this derivation has {sorted(self.reads)}")
+        read = dataclasses.replace(self.reads[of], eliminate=tuple(eliminate))
+        entry = self.adjoints[of].lhs
+        dot_entry = self.tangents[read.entry.base][tuple(read.entry.indices)]
+        rhs, read_steps = read_off(self.pairing_tangent, dot_entry, entry, eliminate=read.eliminate,
+                                   known=read.known)
+        return dataclasses.replace(self, adjoints={**self.adjoints, name: sp.Eq(entry, rhs)},
+                                   steps={**self.steps, name: Steps([*self.steps[of][:3], *read_steps])},
+                                   reads={**self.reads, name: read})
 
     def formula(self, name: str) -> sp.Eq:
         """``adjoints[name]``, or the forward map (``"forward"``) or its tangent (``"tangent"``)."""
@@ -343,16 +371,34 @@ class Derivation:
                 lines.append(f"{listed}: all equal {against}, at {at}")
         return Agreement(lines)
 
+    def _size_symbol(self, key: sp.Symbol | str) -> sp.Expr | None:
+        """The size a key names: a symbol, or the expression or number the derivation fixes it to."""
+        if not isinstance(key, str):
+            return key
+        value = self.symbols.get(key)
+        if isinstance(value, sp.Expr) and not isinstance(value, sp.IndexedBase):
+            return value
+        for value in self.symbols.values():  # e.g. "O_0" inside the list symbols["O"]
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, sp.Expr):
+                    found = [s for s in item.free_symbols if str(s) == key]
+                    if found:
+                        return found[0]
+        return None
+
     def _sizes(self, size_set: Mapping[sp.Symbol | str, int]) -> dict[sp.Symbol, int]:
-        values = {}
+        values, derived = {}, []
         for key, value in size_set.items():
-            sym = self.symbols.get(key) if isinstance(key, str) else key
+            sym = self._size_symbol(key)
             if sym is None:
                 raise KeyError(f"no size {key!r} in this derivation; its symbols are {sorted(self.symbols)}")
             if isinstance(sym, sp.Symbol):
                 values[sym] = int(value)
-            elif sp.sympify(sym) != value:
-                raise ValueError(f"{key} is fixed to {sym} in this derivation, got {value}")
+            else:
+                derived.append((key, sym, value))
+        for key, expr, value in derived:  # M = N + K - 1, or s fixed to 1
+            if sp.sympify(expr).subs(values) != value:
+                raise ValueError(f"{key} is {expr} in this derivation, which is not {value} at these sizes")
         return values
 
     def _size_names(self, size_set: Mapping[sp.Symbol | str, int]) -> list[tuple[str, int]]:
@@ -444,4 +490,5 @@ def derive(
         adjoints[name] = sp.Eq(entry, rhs)
         steps[name] = Steps(common + read_steps)
     return Derivation(symbols=symbols, forward=sp.Eq(output, forward), tangent=sp.Eq(zdot, tangent),
-                      pairing=pair, adjoints=adjoints, steps=steps, shapes=shapes)
+                      pairing=pair, adjoints=adjoints, steps=steps, shapes=shapes, pairing_tangent=pair_dot,
+                      tangents=dict(tangents), reads=dict(reads))

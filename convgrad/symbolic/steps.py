@@ -519,16 +519,24 @@ def _aligned(blocks: Sequence[list[str]]) -> str:
 class Steps(Sequence[Step]):
     """The numbered steps of one derivation; renders as one aligned block (LaTeX) or as text.
 
-    ``steps[-1]`` is the read-off, ``steps[-1].rhs`` the derived adjoint. Index, slice, iterate
-    and ``display`` one step at a time, or show them all as a cell's last value.
+    ``steps[-1]`` is the read-off, ``steps[-1].rhs`` the derived adjoint. Index, iterate and
+    ``display`` one step at a time, or show them all as a cell's last value; a slice
+    (``steps[3:]``) is a ``Steps`` that keeps the numbers.
+
+    Parameters
+    ----------
+    steps : sequence of Step
+    renumber : bool
+        Number the steps 1, 2, ... (default); ``False`` keeps their numbers.
     """
 
-    def __init__(self, steps: Sequence[Step]):
-        self._steps = tuple(Step(s.caption, s.lhs, s.rhs, number=k + 1) for k, s in enumerate(steps))
+    def __init__(self, steps: Sequence[Step], renumber: bool = True):
+        self._steps = tuple(Step(s.caption, s.lhs, s.rhs, number=k + 1 if renumber else s.number)
+                            for k, s in enumerate(steps))
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return self._steps[i]
+            return Steps(self._steps[i], renumber=False)
         return self._steps[i]
 
     def __len__(self) -> int:
