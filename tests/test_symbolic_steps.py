@@ -323,7 +323,7 @@ def test_check_raises_on_a_wrong_compute_and_bad_arguments():
     with pytest.raises(KeyError, match="no formula"):
         der.check("y", conv1d_dx(6), sizes=sizes)
     fixed = S.conv1d_options_derivation(stride=1)
-    with pytest.raises(ValueError, match="fixed to 1"):
+    with pytest.raises(ValueError, match="s is 1 in this derivation, which is not 2"):
         fixed.check("c", lambda zbar, x: zbar, sizes=dict(M=4, K=2, s=2, d=1, p_lo=0, O=2))
 
 
