@@ -48,7 +48,7 @@ def test_every_adjoint_comes_with_its_steps(derivations, make, args):
         assert [s.number for s in steps] == list(range(1, len(steps) + 1))
         assert (steps[0].lhs, steps[0].rhs) == (der.forward.lhs, der.forward.rhs)
         assert (steps[1].lhs, steps[1].rhs) == (der.tangent.lhs, der.tangent.rhs)
-        assert steps[0].caption == "the forward map" and "tangent" in steps[1].caption
+        assert steps[0].caption.startswith("the forward map") and "tangent" in steps[1].caption
         assert steps[2].caption.startswith("the pairing")
         assert steps[3].caption.startswith("the terms in")
         assert steps[-1].caption.startswith("read off")
@@ -68,7 +68,7 @@ def test_conv1d_input_gradient_steps():
     x, c, zbar, xdot = sy["x"], sy["c"], sy["zbar"], sy["xdot"]
     steps = der.steps["x"]
     assert [s.caption for s in steps] == [
-        "the forward map",
+        r"the forward map, for $0 \le n \le N - 1$",
         "its tangent (SymPy's product rule)",
         r"the pairing $\langle \bar{z}, \dot{z} \rangle = \sum_{n} {\bar{z}}_{n}\, {\dot{z}}_{n}$, expanded",
         r"the terms in $\dot{x}$ make up $\langle \bar{x}, \dot{x} \rangle$; write "
@@ -202,7 +202,7 @@ def test_text_is_deterministic_and_readable():
         str(S.conv1d_options_derivation().steps["x"]),
     )
     assert first == second
-    assert first.startswith("1. the forward map\n    z[o] = Sum(")
+    assert first.startswith("1. the forward map, for 0 <= o <= O - 1\n    z[o] = Sum(")
     assert "\\" not in first and "{" not in first.replace("sum_{", "")
     assert "<x\u0304, x\u0307> = " in first and "[d | m + p_lo - o*s]" in first
 

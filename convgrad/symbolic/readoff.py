@@ -466,7 +466,8 @@ def derive(
     expanded = sp.Add(*[sp.Sum(s, *lims) if lims else s
                         for s, lims in (pull_sums(t) for t in split_terms(pair_dot))])
     note = r" (the brackets $[a = b]$ written as deltas $\delta_{a,b}$)" if deltas else ""
-    common = [Step("the forward map", output, forward),
+    where = ", ".join(f"${_range_tex(*r)}$" for r in ranges)
+    common = [Step("the forward map" + (f", for {where}" if ranges else ""), output, forward),
               Step("its tangent (SymPy's product rule)", zdot, tangent),
               Step(f"the pairing ${latex(part)} = {sum_tex}{latex(zbar)}\\, {latex(zdot)}$, "
                    f"expanded{note}", part, expanded)]
