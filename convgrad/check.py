@@ -13,6 +13,8 @@ carry truncation and rounding error and are trustworthy only in float64.
 ``step_sweep``          its relative error over a range of steps (truncation vs rounding)
 ``taylor_test``         Taylor remainders and their observed order (2 if right, 1 if wrong)
 ``verify_layer``        all three checks of one layer configuration in one call
+``diagnose``            check *your own* conv backward on a ladder of cases and name the
+                        mistake (:mod:`convgrad.diagnose`)
 ======================  ===================================================================
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .diagnose import diagnose as diagnose  # re-exported: convgrad.check.diagnose
 from .functional import conv, conv_grad_input, conv_grad_weight
 
 
