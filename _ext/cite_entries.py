@@ -81,9 +81,17 @@ def _url(app: Sphinx, docname: str | None) -> str:
     return f"{base}/" if docname is None else f"{base}/{docname}.html"
 
 
+#: The widest line of an entry that the book's code column shows without scrolling.
+MAX_LINE = 76
+
+
 def _field_lines(fields: list[tuple[str, str]]) -> str:
+    """``key = {value}`` lines, the ``=`` aligned unless that makes a line wider than the column."""
     width = max(len(k) for k, _ in fields)
-    return ",\n".join(f"  {k.ljust(width)} = {{{v}}}" for k, v in fields)
+    lines = [f"  {k.ljust(width)} = {{{v}}}" for k, v in fields]
+    if max(map(len, lines)) > MAX_LINE:
+        lines = [f"  {k} = {{{v}}}" for k, v in fields]
+    return ",\n".join(lines)
 
 
 def _book_entry(app: Sphinx, cite: dict) -> str:
