@@ -3,6 +3,7 @@ adjoints, each step is a valid equality, the rendering fits the book's text colu
 Derivation.check compares a derived formula with the package at concrete sizes."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -181,6 +182,21 @@ def test_rendering_fits_the_text_column(derivations, make, args):
         assert max(_width(line) for line in lines) <= LINE_WIDTH
         for step in steps:
             assert step._repr_latex_().count("&") == len(step.latex_lines())
+
+
+# A group holding one accent atom is that atom in TeX, so {\dot{x}_{a}}_{j} is a "Double subscript"
+# for LaTeX (the PDF) although MathJax renders it: the pattern that stopped the PDF build once.
+ACCENT_GROUP_SUBSCRIPTED = re.compile(r"\{\\(?:dot|bar|hat|tilde)\{\w\}_\{(?:[^{}]|\{[^{}]*\})*\}\}_")
+
+
+@pytest.mark.parametrize("make,args", ALL, ids=_id)
+def test_latex_is_valid_for_latex_not_only_mathjax(derivations, make, args):
+    der = derivations[make.__name__, args]
+    texts = [steps._repr_latex_() for steps in der.steps.values()]
+    texts += [sp.latex(e) for e in (der.forward, der.tangent, *der.adjoints.values())]
+    for tex in texts:
+        assert not ACCENT_GROUP_SUBSCRIPTED.search(tex), tex
+    assert ACCENT_GROUP_SUBSCRIPTED.search(r"{\dot{x}_{\mathrm{pad}}}_{j}")
 
 
 def test_long_sums_break_before_a_term_and_products_between_factors():

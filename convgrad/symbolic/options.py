@@ -46,8 +46,10 @@ def pad_derivation() -> Derivation:
     M = sp.Symbol("M", integer=True, positive=True)
     p_lo, p_hi = sp.symbols("p_lo p_hi", integer=True, nonnegative=True)
     x, xp = sp.IndexedBase("x"), sp.IndexedBase(r"x_{\mathrm{pad}}")
-    xdot, xpdot = sp.IndexedBase(r"\dot{x}"), sp.IndexedBase(r"\dot{x}_{\mathrm{pad}}")
-    xpbar = sp.IndexedBase(r"\bar{x}_{\mathrm{pad}}")
+    # "{}" after the accented name: LaTeX (unlike MathJax) reads {\dot{x}_{pad}}_{j} as a double
+    # subscript, since a group holding one accent atom is that atom; the empty group prevents it.
+    xdot, xpdot = sp.IndexedBase(r"\dot{x}"), sp.IndexedBase(r"\dot{x}_{\mathrm{pad}}{}")
+    xpbar = sp.IndexedBase(r"\bar{x}_{\mathrm{pad}}{}")
     return derive(
         output=xp[j], forward=x[j - p_lo] * between(0, j - p_lo, M - 1), tangents={x: xdot},
         output_dot=xpdot, cotangent=xpbar, ranges=[(j, 0, M + p_lo + p_hi - 1)],

@@ -90,6 +90,7 @@ def _plain_tokens(tokens: list[str]) -> str:
 
 def plain_tex(tex: str) -> str:
     """A readable plain-text form of LaTeX (``\\bar{x}_{m - n}`` -> ``x̄[m - n]``)."""
+    tex = tex.replace("{}", "")  # empty groups only separate atoms for TeX
     text = re.sub(r" +", " ", _plain_tokens(_TOKEN.findall(tex)))
     return re.sub(r" >(?!=)", ">", text.replace("< ", "<"))
 
@@ -115,7 +116,7 @@ _strprinter = _StrPrinter()
 
 def plain(expr: sp.Basic) -> str:
     """SymPy's plain-text form of ``expr`` with the book's symbols (``x̄``, ``ẋ``, ``<a, b>``)."""
-    text = _strprinter.doprint(expr)
+    text = _strprinter.doprint(expr).replace("{}", "")  # see plain_tex
     return re.sub(r"\\(?:bar|dot)\{(?:\\(?:bar|dot)\{)?\w\}\}?|_\{\\mathrm\{\w+\}\}",
                   lambda m: plain_tex(m.group(0)), text)
 
