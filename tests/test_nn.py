@@ -258,3 +258,73 @@ def test_fit_lowers_the_loss_on_digits():
     assert hist["loss"][-1] < 0.5 * hist["loss"][0]
     assert hist["train_accuracy"][-1] > 0.8
     assert nn.accuracy(net, x, t) == hist["train_accuracy"][-1]
+
+
+# --- the checking helpers -----------------------------------------------------------------------------
+
+
+class UnmaskedReLU(nn.ReLU):
+    """A wrong backward: passes dy through where x <= 0 too."""
+
+    def backward(self, dy):
+        return dy
+
+
+class LossWithoutMean(nn.SoftmaxCrossEntropy):
+    """A wrong backward: the gradient of the sum, not of the mean."""
+
+    def backward(self):
+        return super().backward() * len(self.t)
+
+
+def test_check_layer_passes_every_right_layer_and_restores_the_parameters():
+    x = rng().standard_normal((2, 3, 4, 4))
+    conv = nn.Conv(3, 4, (3, 3), padding=1, stride=2, rng=rng(1))
+    conv.params["b"] = rng(2).standard_normal(4)
+    dense = nn.Dense(5, 3, rng=rng(3))
+    before = {k: v.copy() for k, v in conv.params.items()}
+    cases = [(nn.ReLU(), x, None), (nn.MaxPool2d(2), x, None), (conv, x, None),
+             (dense, rng(4).standard_normal((4, 5)), None),
+             (nn.SoftmaxCrossEntropy(), rng(5).standard_normal((4, 10)), np.array([1, 2, 3, 9]))]
+    for layer, inp, labels in cases:
+        errors = nn.check_layer(layer, inp, labels)
+        assert set(errors) == {"x", *getattr(layer, "params", {})}
+        assert max(errors.values()) < 1e-7, (type(layer).__name__, errors)
+    for k in before:
+        np.testing.assert_array_equal(conv.params[k], before[k])
+
+
+def test_check_layer_catches_wrong_backward_passes():
+    x = rng().standard_normal((2, 3, 4, 4))
+    assert nn.check_layer(UnmaskedReLU(), x)["x"] > 0.1
+    z, t = rng(1).standard_normal((4, 10)), np.array([1, 2, 3, 9])
+    assert nn.check_layer(LossWithoutMean(), z, t)["x"] > 0.5
+
+
+def test_check_layer_wants_labels_for_the_loss_only():
+    with pytest.raises(TypeError, match="labels"):
+        nn.check_layer(nn.SoftmaxCrossEntropy(), np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="labels"):
+        nn.check_layer(nn.ReLU(), np.zeros((2, 3)), np.array([0, 1]))
+
+
+def test_gradient_errors_print_as_powers_of_ten():
+    errors = nn.GradientErrors({"x": 3.2e-11, "w": 0.0, "b": 0.5})
+    assert str(errors) == "finite differences: x < 1e-10, w < 1e-16, b < 1e+00"
+
+
+def test_check_network_names_the_one_wrong_array():
+    recipe = functools.partial(pitfalls.channel_mean_recipe, divide_by_batch=False)
+    x, t = rng(1).standard_normal((3, 1, 8, 8)), np.array([1, 7, 3])
+    errors = {}
+    for label, grad_weight in (("right", None), ("recipe", recipe)):
+        net = small_net()
+        net.layers[3].grad_weight = grad_weight
+        for _, p, _ in net.parameters():  # off the ReLU kink
+            if p.ndim == 1:
+                p[:] = rng(2).standard_normal(p.shape) * 0.1
+        errors[label] = nn.check_network(net, x, t, max_entries=20)
+    assert list(errors["right"]) == ["0.w", "0.b", "3.w", "3.b", "6.w", "6.b"]
+    assert max(errors["right"].values()) < 1e-6
+    assert errors["recipe"]["3.w"] > 0.1
+    assert all(e < 1e-6 for name, e in errors["recipe"].items() if name != "3.w")
