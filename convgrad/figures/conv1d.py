@@ -11,7 +11,6 @@ Needs Matplotlib.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from matplotlib.text import Text
 
 from .diagrams import draw_input_gradient
 
@@ -62,15 +61,17 @@ def draw_conv1d_input_gradient(m_in: int, k_len: int, m: int) -> tuple[plt.Figur
             if sep and row == "0":
                 t.set_text(col)
     terms = " + ".join(_sub(r"\bar z", n) + r"\," + _sub("c", k) for n, k in pairs)
-    for t in fig.findobj(Text):
-        text = t.get_text()
-        if text.startswith("Input gradient of"):
-            t.set_text(f"Input gradient of $x_{{{m}}}$: {len(pairs)} outputs read it and send "
-                       "gradient back,\neach through the tap of its colour, in reversed order "
-                       f"(M = {m_in}, K = {k_len}, N = {n_out})")
-        elif text.startswith("x̄["):
-            t.set_text("$" + _sub(r"\bar x", m) + " = " + terms + "$")
-            t.set_fontsize(14)
-    width, _ = fig.get_size_inches()
-    fig.set_size_inches(width, 3.1)  # one row of cells: no room needed for a 2-D grid
+    fig.suptitle(f"Input gradient of $x_{{{m}}}$: {len(pairs)} outputs read it and send gradient "
+                 "back,\neach through the tap of its colour, in reversed order "
+                 f"(M = {m_in}, K = {k_len}, N = {n_out})", fontsize=12)
+    # the legend again, in three columns (a 1-D diagram is narrower than a 2-D one), with the sum
+    # in this chapter's notation as its title
+    (old,) = fig.legends
+    handles, names = old.legend_handles, [t.get_text() for t in old.texts]
+    old.remove()
+    fig.legend(handles=handles, labels=names, loc="outside lower center", ncols=3,
+               fontsize=old.texts[0].get_fontsize(), frameon=False, handlelength=1.6,
+               columnspacing=1.4, title="$" + _sub(r"\bar x", m) + " = " + terms + "$",
+               title_fontsize=14)
+    fig.set_size_inches(7.6, 3.5)  # one row of cells: no room needed for a 2-D grid
     return fig, pairs

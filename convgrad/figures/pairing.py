@@ -77,7 +77,7 @@ def _tex(*factors) -> str:
 def _grid(ax: plt.Axes, rows: int, cols: int, tints, texts, *, top, left, title, xlabel, right=0.05):
     for i, j in np.ndindex(rows, cols):
         ax.add_patch(Rectangle((j, i), 1, 1, facecolor=tints[j], edgecolor="white", linewidth=3))
-        ax.text(j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=13)
+        ax.text(j + 0.5, i + 0.5, texts[i][j], ha="center", va="center", fontsize=12)
     for j in range(cols):
         ax.text(j + 0.5, -0.18, top[j], ha="center", va="bottom", fontsize=12)
     for i in range(rows):
@@ -111,7 +111,7 @@ def draw_pairing_readoff(rows: int = 2, cols: int = 3) -> tuple[plt.Figure, dict
     """
     t = pairing_terms(rows, cols)
     W, x, ybar, xdot, Wdot = t["W"], t["x"], t["ybar"], t["xdot"], t["Wdot"]
-    fig, (ax_x, ax_w) = plt.subplots(1, 2, figsize=(9.6, 3.9),
+    fig, (ax_x, ax_w) = plt.subplots(1, 2, figsize=(8.4, 3.7),
                                      width_ratios=[cols + 2.1, cols + 0.8])
     tints = [_COLUMN_TINTS[j % len(_COLUMN_TINTS)] for j in range(cols)]
     _grid(ax_x, rows, cols, tints,
