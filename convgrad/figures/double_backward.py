@@ -150,18 +150,18 @@ def draw_double_backward(
     call (``conv(u, w)``); the cotangents ``u`` and ``V`` are drawn in vermillion. Cells of one
     column share the colour of the array shape they produce.
     """
-    fig, ax = plt.subplots(figsize=(10.0, 4.9))
-    ax.set_xlim(-1.2, 3.0)
+    fig, ax = plt.subplots(figsize=(10.0, 5.0))
+    ax.set_xlim(-1.12, 3.01)
     ax.set_ylim(-0.05 - len(ROWS), 0.75)
     ax.axis("off")
-    width, height = 0.94, 0.84
+    width, height = 0.97, 0.86
     for j, slot in enumerate(SLOTS):
-        ax.text(j + 0.5, 0.32, _SLOT_LABELS[slot], ha="center", va="center", fontsize=13)
+        ax.text(j + 0.5, 0.3, _SLOT_LABELS[slot], ha="center", va="center", fontsize=14)
     for i, row in enumerate(ROWS):
         y0 = -(i + 1)
         top, bottom = _ROW_LABELS[row]
-        ax.text(-0.08, y0 + 0.62, top, ha="right", va="center", fontsize=12)
-        ax.text(-0.08, y0 + 0.30, bottom, ha="right", va="center", fontsize=13)
+        ax.text(-0.05, y0 + 0.64, top, ha="right", va="center", fontsize=13)
+        ax.text(-0.05, y0 + 0.30, bottom, ha="right", va="center", fontsize=14)
         for j, slot in enumerate(SLOTS):
             term = grid[row, slot]
             x0 = j + (1 - width) / 2
@@ -169,14 +169,14 @@ def draw_double_backward(
             if term is None:
                 ax.add_patch(_cell((x0, yb), width, height, facecolor="white", edgecolor="0.6",
                                    linestyle="--"))
-                ax.text(j + 0.5, y0 + 0.5, _NOT_DEPENDING[row], ha="center", va="center", fontsize=12,
+                ax.text(j + 0.5, y0 + 0.5, _NOT_DEPENDING[row], ha="center", va="center", fontsize=13,
                         color="0.35")
                 continue
             ax.add_patch(_cell((x0, yb), width, height, facecolor=_SLOT_FILL[slot], edgecolor="0.45"))
             left, op, right = star_form(term)
-            pieces = [TextArea(f"${_TEX[left]}$", textprops=_operand_props(left, 19)),
-                      TextArea(f"${op}$", textprops=dict(fontsize=24)),
-                      TextArea(f"${_TEX[right]}$", textprops=_operand_props(right, 19))]
+            pieces = [TextArea(f"${_TEX[left]}$", textprops=_operand_props(left, 22)),
+                      TextArea(f"${op}$", textprops=dict(fontsize=27)),
+                      TextArea(f"${_TEX[right]}$", textprops=_operand_props(right, 22))]
             name, p, q = term
             call = [TextArea(f"{_CALL_NAMES[name]}(", textprops=dict(family="monospace", fontsize=11)),
                     TextArea("dy" if p == "ybar" else p, textprops=_call_props(p)),
@@ -192,8 +192,8 @@ def draw_double_backward(
     ax.text(0.9, -len(ROWS) - 0.02,
             "vermillion: the cotangent u (shape of x) or V (shape of w) in an operand's place;\n"
             "each column is one map of the layer, whatever the stride, padding, dilation and groups",
-            ha="center", va="top", fontsize=11, color="0.2")
-    ax.set_title(title, fontsize=13)
+            ha="center", va="top", fontsize=12, color="0.2")
+    ax.set_title(title, fontsize=14)
     return fig
 
 
