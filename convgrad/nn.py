@@ -98,7 +98,7 @@ class Conv(Layer):
 
 
 class ReLU(Layer):
-    """``y = max(x, 0)`` entrywise; any shape. The backward passes ``dy`` where ``x > 0``."""
+    """``y = max(x, 0)`` entrywise, any shape; backward: ``dy`` where ``x > 0``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``max(x, 0)``, any shape; remembers where ``x > 0``."""
@@ -228,6 +228,27 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             for key, p in layer.params.items():
                 yield f"{i}.{key}", p, layer.grads.get(key)
+
+
+def digits_cnn(
+    rng: np.random.Generator,
+    grad_weight: Callable[..., np.ndarray] | None = None,
+) -> Sequential:
+    """The capstone's CNN for 8x8 digits, ``(N, 1, 8, 8)`` -> 10 logits.
+
+    LeNet's layout shrunk: two 3x3 convolutions (padding 1) with ReLU,
+    one 2x2 max-pool, one dense layer; 9930 parameters.
+    ``grad_weight`` replaces both convolutions' weight gradient (Conv).
+    """
+    return Sequential([
+        Conv(1, 16, (3, 3), padding=1, rng=rng, grad_weight=grad_weight),
+        ReLU(),
+        MaxPool2d(2),                                   # (N, 16, 4, 4)
+        Conv(16, 32, (3, 3), padding=1, rng=rng, grad_weight=grad_weight),
+        ReLU(),
+        Flatten(),                                      # (N, 512)
+        Dense(32 * 4 * 4, 10, rng=rng),
+    ])
 
 
 class SGD:

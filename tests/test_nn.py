@@ -328,3 +328,17 @@ def test_check_network_names_the_one_wrong_array():
     assert max(errors["right"].values()) < 1e-6
     assert errors["recipe"]["3.w"] > 0.1
     assert all(e < 1e-6 for name, e in errors["recipe"].items() if name != "3.w")
+
+
+def test_digits_cnn_is_the_capstones_network():
+    net = nn.digits_cnn(rng())
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Conv", "ReLU", "MaxPool2d", "Conv", "ReLU", "Flatten", "Dense"]
+    counts = {name: p.size for name, p, _ in net.parameters()}
+    assert counts == {"0.w": 144, "0.b": 16, "3.w": 4608, "3.b": 32, "6.w": 5120, "6.b": 10}
+    assert net.forward(np.zeros((2, 1, 8, 8))).shape == (2, 10)
+    recipe = functools.partial(pitfalls.channel_mean_recipe, divide_by_batch=False)
+    with_recipe = nn.digits_cnn(rng(), grad_weight=recipe)
+    assert with_recipe.layers[0].grad_weight is recipe and with_recipe.layers[3].grad_weight is recipe
+    # the same generator state gives the same weights
+    np.testing.assert_array_equal(with_recipe.layers[6].params["w"], net.layers[6].params["w"])
