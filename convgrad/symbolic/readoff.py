@@ -241,6 +241,11 @@ class Read:
     adjoint: sp.IndexedBase | None = None
 
 
+def _entries(n: int, every: str = "") -> str:
+    """``"3 entries"`` / ``"1 entry"`` (``every="all "``: ``"all 3 entries"`` / ``"the 1 entry"``)."""
+    return f"the {n} entry" if n == 1 and every else f"{every}{n} entr{'y' if n == 1 else 'ies'}"
+
+
 @dataclass
 class Derivation:
     """One derivation: the forward map, its tangent, the pairing and the adjoints, with their steps.
@@ -365,9 +370,10 @@ class Derivation:
             at = ", ".join(f"{k}={v}" for k, v in self._size_names(size_set))
             if len(counts) == 1:
                 (key, n), = counts.items()
-                lines.append(f"{self._label(key)}: all {n} entries equal {against}, at {at}")
+                lines.append(f"{self._label(key)}: {_entries(n, 'all ')} equal{'s' if n == 1 else ''} "
+                             f"{against}, at {at}")
             else:
-                listed = ", ".join(f"{self._label(k)} ({n} entries)" for k, n in counts.items())
+                listed = ", ".join(f"{self._label(k)} ({_entries(n)})" for k, n in counts.items())
                 lines.append(f"{listed}: all equal {against}, at {at}")
         return Agreement(lines)
 
