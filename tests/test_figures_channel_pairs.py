@@ -58,7 +58,8 @@ def test_figure_draws_every_pair_and_the_windows():
         assert "zoom:tap:1,1" not in gids
         assert all(ax.get_title() for ax in fig.axes)
         assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
-        assert "15 correlations 8×8 ⋆ 10×10 → 3×3" in fig._suptitle.get_text()
+        assert "15 valid correlations, ȳ (8×8) sliding over x (10×10) → 3×3" \
+            in fig._suptitle.get_text()
     finally:
         plt.close(fig)
 

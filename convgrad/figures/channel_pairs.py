@@ -182,8 +182,8 @@ def _draw_table(ax: plt.Axes, pairs: ChannelPairs, c_in: int, f_out: int, in_siz
         side.set_visible(False)
     ax.set_xlabel(f"columns: the {c_in} input channels c ({h}×{w} each)", fontsize=FONT)
     ax.set_ylabel(f"rows: the {f_out} gradient channels f ({ho}×{wo} each)", fontsize=FONT)
-    ax.set_title(r"$\bar w[f,c] = \sum_n \bar y[n,f] \star x[n,c]$: one cell each" "\n"
-                 r"$\bar x[n,c] = \sum_f \bar y[n,f] \ast w[f,c]$: a column", fontsize=11)
+    ax.set_title("cell (f, c): w̄[f, c], ȳ[n, f] sliding over x[n, c],\n"
+                 "summed over n; column c summed: x̄[n, c]", fontsize=11)
 
 
 def _draw_zoom(ax: plt.Axes, ax_k: plt.Axes, pairs: ChannelPairs, in_size: Cell, kernel: Cell,
@@ -275,8 +275,9 @@ def draw_channel_pairs(in_size: int | Sequence[int] = (10, 10), kernel: int | Se
     h, w = geom.in_size
     kh, kw = geom.kernel_size
     fig.suptitle(title or f"Nothing is broadcast: each of the {f_out} gradient channels meets "
-                 f"each of the {c_in} input channels once,\n{f_out * c_in} correlations "
-                 f"{ho}×{wo} ⋆ {h}×{w} → {kh}×{kw}, each summed over the batch", fontsize=12)
+                 f"each of the {c_in} input channels once,\n{f_out * c_in} valid "
+                 f"correlations, ȳ ({ho}×{wo}) sliding over x ({h}×{w}) → {kh}×{kw}, "
+                 f"each summed over the batch", fontsize=12)
     handles = [Patch(facecolor=INPUT, edgecolor=EDGE, label="input channel x, and x̄"),
                Patch(facecolor=OUTPUT, edgecolor=EDGE, label="gradient channel ȳ"),
                Patch(facecolor=TAP, edgecolor=EDGE, label="kernel-gradient slice w̄[f, c]")]
