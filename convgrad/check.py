@@ -20,6 +20,7 @@ carry truncation and rounding error and are trustworthy only in float64.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -292,6 +293,8 @@ def numeric_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, *, eps:
 #: a correct gradient a finite-difference error of about 1e-10 with the default step.
 ADJOINT_RTOL = 1e-13
 FINITE_DIFFERENCE_RTOL = 1e-7
+#: The widest line ``str(LayerCheck)`` prints: the book's code column at a 1280-px window.
+LINE_WIDTH = 76
 
 
 def _tolerance(t: float) -> str:
@@ -338,13 +341,21 @@ class LayerCheck:
     def __str__(self) -> str:
         head = ", ".join(f"{k}={v!r}" for k, v in self.options.items()) or "no options"
         if self.ok:
-            return (f"{head}: adjoint tests < {_tolerance(ADJOINT_RTOL)}, finite differences "
-                    f"< {_tolerance(FINITE_DIFFERENCE_RTOL)}")
-        failed = [f"{name} {err:.1e} > {_tolerance(tol)}" for name, err, tol in (
-            ("adjoint test in x", self.adjoint_x, ADJOINT_RTOL),
-            ("adjoint test in w", self.adjoint_w, ADJOINT_RTOL),
-            ("finite differences", self.finite_differences, FINITE_DIFFERENCE_RTOL)) if not err <= tol]
-        return f"{head}: FAILED " + ", ".join(failed)
+            verdict = (f"adjoint tests < {_tolerance(ADJOINT_RTOL)}, finite differences "
+                       f"< {_tolerance(FINITE_DIFFERENCE_RTOL)}")
+        else:
+            verdict = "FAILED " + ", ".join(f"{name} {err:.1e} > {_tolerance(tol)}" for name, err, tol in (
+                ("adjoint test in x", self.adjoint_x, ADJOINT_RTOL),
+                ("adjoint test in w", self.adjoint_w, ADJOINT_RTOL),
+                ("finite differences", self.finite_differences, FINITE_DIFFERENCE_RTOL))
+                if not err <= tol)
+        line = f"{head}: {verdict}"
+        if len(line) <= LINE_WIDTH:
+            return line
+        # too wide for the book's column: the configuration, then the verdict below it
+        return "\n".join([*textwrap.wrap(head + ":", LINE_WIDTH, break_on_hyphens=False),
+                          *textwrap.wrap(verdict, LINE_WIDTH, initial_indent="  ",
+                                         subsequent_indent="  ", break_on_hyphens=False)])
 
     def _repr_pretty_(self, printer, cycle) -> None:  # a notebook cell's value shows the line
         printer.text(str(self))

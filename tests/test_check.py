@@ -146,3 +146,11 @@ def test_layer_check_tolerances():
     assert not LayerCheck(**base, adjoint_w=2e-13).ok
     assert not LayerCheck(**base, finite_differences=2e-7).ok
     assert not LayerCheck(**base, adjoint_x=float("nan")).ok
+
+
+def test_a_long_configuration_wraps_at_the_book_column():
+    r = cg.check.verify_layer((2, 4, 9, 9), (4, 2, 3, 3), stride=2, padding=((1, 0), (2, 1)),
+                              dilation=2, groups=2)
+    lines = str(r).splitlines()
+    assert r.ok and len(lines) == 2 and max(map(len, lines)) <= 76
+    assert lines[0].endswith("groups=2:") and lines[1].startswith("  adjoint tests")

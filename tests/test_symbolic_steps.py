@@ -386,3 +386,12 @@ def test_check_takes_sizes_by_name_and_checks_derived_ones():
 
     sizes = dict(N=1, C=1, F=2, O_0=3, K_0=3, M_0=6, s_0=2, d_0=1, p_0=1)
     assert str(nd.check("w", dw, sizes=sizes)).startswith("w̄: all 6 entries equal convgrad's")
+
+
+def test_a_long_summary_wraps_at_the_book_column():
+    from convgrad.symbolic.arrays import Agreement
+
+    line = "x̄: all 8 entries equal convgrad's, at " + ", ".join(f"A{i}={i}" for i in range(20))
+    text = str(Agreement([line, "short"]))
+    assert max(map(len, text.splitlines())) <= 76 and text.endswith("\nshort")
+    assert text.replace("\n    ", " ").splitlines() == [line, "short"]

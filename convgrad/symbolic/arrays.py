@@ -15,6 +15,7 @@ Needs SymPy.
 from __future__ import annotations
 
 import inspect
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -117,17 +118,25 @@ def instantiate(
 # --- a derived formula against the package, at concrete sizes --------------------------------------
 
 
+#: The widest line a summary prints: the book's code column at a 1280-px window.
+SUMMARY_WIDTH = 76
+
+
 class Agreement:
     """The summary of a successful :func:`check_formula` run: one line per size set.
 
-    ``str(agreement)`` (and its notebook display) is the lines; ``agreement.lines`` the list.
+    ``str(agreement)`` (and its notebook display) is the lines, each wrapped at
+    :data:`SUMMARY_WIDTH` characters after a comma (continued with an indent);
+    ``agreement.lines`` the list, unwrapped.
     """
 
     def __init__(self, lines: Sequence[str]):
         self.lines = list(lines)
 
     def __str__(self) -> str:
-        return "\n".join(self.lines)
+        return "\n".join(textwrap.fill(line, SUMMARY_WIDTH, subsequent_indent="    ",
+                                       break_long_words=False, break_on_hyphens=False)
+                         for line in self.lines)
 
     __repr__ = __str__
 
