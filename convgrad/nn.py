@@ -98,7 +98,7 @@ class Conv(Layer):
 
 
 class ReLU(Layer):
-    """``y = max(x, 0)`` entrywise, any shape; backward: ``dy`` where ``x > 0``."""
+    """``y = max(x, 0)`` entrywise, any shape; backward: dy where x > 0."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``max(x, 0)``, any shape; remembers where ``x > 0``."""
@@ -301,8 +301,12 @@ class GradientErrors(dict):
     ``finite differences: x < 1e-09, w < 1e-08, b < 1e-09`` (deterministic in a notebook).
     """
 
+    def bounds(self) -> dict[str, float]:
+        """Each error rounded up to a power of ten (at least ``1e-16``)."""
+        return {name: _power_above(e) for name, e in self.items()}
+
     def __str__(self) -> str:
-        bounds = ", ".join(f"{name} < {_power_above(e):.0e}" for name, e in self.items())
+        bounds = ", ".join(f"{name} < {b:.0e}" for name, b in self.bounds().items())
         return f"finite differences: {bounds}"
 
     def _repr_pretty_(self, printer, cycle) -> None:  # a notebook cell's value shows the line

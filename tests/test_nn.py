@@ -311,6 +311,7 @@ def test_check_layer_wants_labels_for_the_loss_only():
 def test_gradient_errors_print_as_powers_of_ten():
     errors = nn.GradientErrors({"x": 3.2e-11, "w": 0.0, "b": 0.5})
     assert str(errors) == "finite differences: x < 1e-10, w < 1e-16, b < 1e+00"
+    assert errors.bounds() == {"x": 1e-10, "w": 1e-16, "b": 1.0}
 
 
 def test_check_network_names_the_one_wrong_array():

@@ -1,7 +1,8 @@
 """convgrad.symbolic.layers and convgrad.symbolic.double_backward: the derived adjoints come out in
 the stated form and agree with convgrad.nn's backward passes (ReLU, max-pooling, dense, softmax
-cross-entropy) and with convgrad.second_order (the derivatives of both gradients), at concrete
-sizes, exactly where the maps are polynomial and to rounding where they are not."""
+cross-entropy as the mean over the batch of one sample's loss) and with convgrad.second_order (the
+derivatives of both gradients), at concrete sizes, exactly where the maps are polynomial and to
+rounding where they are not."""
 
 import numpy as np
 import pytest
@@ -13,10 +14,11 @@ from convgrad import second_order as so
 from convgrad.symbolic import Divides, Iverson, instantiate
 from convgrad.symbolic.double_backward import grad_input_map_derivation, grad_weight_map_derivation
 from convgrad.symbolic.layers import (
+    batch_mean_derivation,
+    cross_entropy_derivation,
     dense_derivation,
     maxpool_derivation,
     relu_derivation,
-    softmax_cross_entropy_derivation,
 )
 
 
@@ -104,13 +106,15 @@ def test_dense_check_fails_for_a_gradient_not_summed_over_the_batch():
         der.check("W", last_sample_only, sizes={"N": 2, "I": 2, "J": 2})
 
 
-def test_softmax_cross_entropy_adjoint_is_softmax_minus_onehot_over_n():
-    der = softmax_cross_entropy_derivation()
-    s = der.symbols
+def test_cross_entropy_and_the_batch_mean_compose_to_nn_softmax_cross_entropy():
+    ce, mean = cross_entropy_derivation(), batch_mean_derivation()
+    s, sm = ce.symbols, mean.symbols
+    assert mean.adjoints["ell"].rhs == sm["Lbar"] / sm["N"]
     z = rng().standard_normal((3, 4))
     t = np.array([2, 0, 3])
-    got = evaluate(der.adjoints["z"], {s["z"]: z, s["t"]: t}, {s["N"]: 3, s["J"]: 4}, z.shape,
-                   extra={s["Lbar"]: 1})
+    ellbar = float(mean.adjoints["ell"].rhs.subs({sm["Lbar"]: 1, sm["N"]: 3}))  # 1/3 each
+    got = np.stack([evaluate(ce.adjoints["z"], {s["z"]: z[n]}, {s["J"]: 4}, (4,),
+                             extra={s["t"]: t[n], s["ellbar"]: ellbar}) for n in range(3)])
     loss = nn.SoftmaxCrossEntropy()
     loss.forward(z, t)
     np.testing.assert_allclose(got, loss.backward(), rtol=1e-13, atol=1e-16)
@@ -118,9 +122,19 @@ def test_softmax_cross_entropy_adjoint_is_softmax_minus_onehot_over_n():
     np.testing.assert_allclose(got, (p - np.eye(4)[t]) / 3, rtol=1e-13, atol=1e-16)
 
 
+def test_cross_entropy_steps_write_the_softmax_as_p():
+    der = cross_entropy_derivation()
+    s = der.symbols
+    j, p, t = s["j"], s["p"], s["t"]
+    want = s["ellbar"] * p[j] - s["ellbar"] * sp.KroneckerDelta(j, t)
+    assert sp.simplify(der.steps["z"][-1].rhs - want) == 0
+    assert not any(st.rhs.has(sp.exp) for st in der.steps["z"][1:])
+    assert der.steps["z"][0].rhs.has(sp.exp)
+
+
 def test_every_layer_derivation_shows_its_steps():
     for der in (relu_derivation(), maxpool_derivation(), dense_derivation(),
-                softmax_cross_entropy_derivation()):
+                cross_entropy_derivation(), batch_mean_derivation()):
         for steps in der.steps.values():
             assert steps[0].caption.startswith("the forward map")
             assert steps[-1].caption.startswith("read off")
@@ -184,3 +198,4 @@ def test_a_wrong_double_backward_fails_the_check():
     sizes = dict(N=1, C=2, F=2, M=5, K=2, O=4, s=1, d=1, p_lo=0)
     with pytest.raises(AssertionError):  # u and w swapped roles: the weight gradient with w for u
         der.check("w", lambda u, ybar, w: cg.conv_grad_weight(ybar, u[:, ::-1], (2, 2, 2)), sizes=sizes)
+

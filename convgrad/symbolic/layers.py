@@ -11,9 +11,11 @@ forward map, its tangent, the pairing and the read-off:
 * :func:`dense_derivation`: ``y[n, j] = sum_i x[n, i] W[i, j] + b[j]`` (``nn.Dense``'s layout)
   gives ``x_bar = y_bar W^T``, ``W_bar = x^T y_bar`` and ``b_bar[j] = sum_n y_bar[n, j]``, both
   parameter gradients summed over the batch;
-* :func:`softmax_cross_entropy_derivation`: the mean over the batch
-  ``L = (1/N) sum_n (log sum_q exp z[n, q] - z[n, t_n])`` gives
-  ``z_bar[n, j] = L_bar (softmax(z_n)_j - [j = t_n]) / N``.
+* :func:`cross_entropy_derivation`: one sample's ``l = log sum_q e^{z_q} - z_t`` gives
+  ``z_bar_j = l_bar (softmax(z)_j - [j = t])``;
+* :func:`batch_mean_derivation`: the mean over the batch ``L = (1/N) sum_n l_n`` gives
+  ``l_bar_n = L_bar / N``; together, ``z_bar[n, j] = L_bar (softmax(z_n)_j - [j = t_n]) / N``,
+  the gradient of :class:`convgrad.nn.SoftmaxCrossEntropy`.
 
 Needs SymPy.
 """
@@ -23,13 +25,14 @@ from __future__ import annotations
 import dataclasses
 
 import sympy as sp
+from sympy.tensor.indexed import Indexed
 
 from .brackets import Iverson
 from .readoff import Derivation, Read, derive
 from .steps import Steps
 
-__all__ = ["dense_derivation", "maxpool_derivation", "relu_derivation",
-           "softmax_cross_entropy_derivation"]
+__all__ = ["batch_mean_derivation", "cross_entropy_derivation", "dense_derivation",
+           "maxpool_derivation", "relu_derivation"]
 
 
 def _int(names: str) -> tuple[sp.Symbol, ...]:
@@ -124,19 +127,69 @@ def dense_derivation() -> Derivation:
     )
 
 
-def softmax_cross_entropy_derivation() -> Derivation:
-    """Softmax cross-entropy, **mean over the batch**, of logits ``z (N, J)`` and labels ``t (N,)``.
+def cross_entropy_derivation() -> Derivation:
+    """Softmax cross-entropy of one sample: logits ``z (J,)``, label ``t``, ``l = log sum_q e^{z_q} - z_t``.
 
-    ``L = (1/N) sum_n (log sum_q exp z[n, q] - z[n, t_n])``. The adjoint comes out as
-    ``z_bar[n, j] = L_bar exp z[n, j] / (N sum_q exp z[n, q]) - L_bar delta(j, t_n) / N``, that is
-    ``L_bar (softmax(z_n)_j - [j = t_n]) / N``; the ``1/N`` is the mean's.
+    The adjoint comes out as ``z_bar_j = l_bar (e^{z_j} / sum_q e^{z_q} - delta(j, t))``, that is
+    ``l_bar (softmax(z)_j - [j = t])``. From the tangent on, the steps write the softmax
+    ``e^{z_j} / sum_q e^{z_q}`` as ``p_j`` (``symbols["p"]``); ``adjoints["z"]`` keeps it written
+    out. The batch's loss is the mean of ``l`` over the samples (:func:`batch_mean_derivation`).
     """
-    n, j, q = _int("n j q")
-    N, J = _size("N J")  # noqa: N806
-    z, zdot, t = _bases("z", r"\dot{z}", "t")
+    j, q = _int("j q")
+    J = _size("J")  # noqa: N806
+    t = sp.Symbol("t", integer=True, nonnegative=True)
+    z, zdot, p = _bases("z", r"\dot{z}", "p")
+    ell, ellbar, elldot = sp.Symbol("ℓ"), sp.Symbol(r"\bar{ℓ}"), sp.Symbol(r"\dot{ℓ}")
+    forward = sp.log(sp.Sum(sp.exp(z[q]), (q, 0, J - 1))) - z[t]
+    der = derive(output=ell, forward=forward, tangents={z: zdot}, output_dot=elldot, cotangent=ellbar,
+                 ranges=[], reads={"z": Read(z[j], {j: (0, J - 1)})},
+                 symbols=dict(j=j, q=q, J=J, t=t, z=z, p=p, ell=ell, ellbar=ellbar),
+                 shapes={z: (J,)})
+    steps = {name: Steps([seq[0], *(dataclasses.replace(st, rhs=_as_softmax(st.rhs, z, p))
+                                    for st in seq[1:])])
+             for name, seq in der.steps.items()}
+    der = dataclasses.replace(der, steps=steps)
+    return _with_captions(der, {0: r", for a sample with label $t$",
+                                1: r"; $p_j = e^{z_j} / \sum_q e^{z_q}$ is the softmax"})
+
+
+def batch_mean_derivation() -> Derivation:
+    """The mean over the batch, ``L = (1/N) sum_n l_n``: ``l_bar_n = L_bar / N`` for every sample.
+
+    The loss of a batch as :class:`convgrad.nn.SoftmaxCrossEntropy` computes it: every sample's
+    gradient is divided by ``N`` (a sum over the batch would give ``l_bar_n = L_bar``).
+    """
+    n, m = _int("n m")
+    N = _size("N")  # noqa: N806
+    ell, elldot = _bases("ℓ", r"\dot{ℓ}")
     L, Lbar, Ldot = sp.Symbol("L"), sp.Symbol(r"\bar{L}"), sp.Symbol(r"\dot{L}")  # noqa: N806
-    forward = sp.Sum(sp.log(sp.Sum(sp.exp(z[n, q]), (q, 0, J - 1))) - z[n, t[n]], (n, 0, N - 1)) / N
-    return derive(output=L, forward=forward, tangents={z: zdot}, output_dot=Ldot, cotangent=Lbar,
-                  ranges=[], reads={"z": Read(z[n, j], {n: (0, N - 1), j: (0, J - 1)})},
-                  symbols=dict(n=n, j=j, q=q, N=N, J=J, z=z, t=t, L=L, Lbar=Lbar),
-                  shapes={z: (N, J), t: (N,)})
+    return derive(output=L, forward=sp.Sum(ell[n], (n, 0, N - 1)) / N, tangents={ell: elldot},
+                  output_dot=Ldot, cotangent=Lbar, ranges=[],
+                  reads={"ell": Read(ell[m], {m: (0, N - 1)})},
+                  symbols=dict(n=n, m=m, N=N, ell=ell, L=L, Lbar=Lbar), shapes={ell: (N,)})
+
+
+def _as_softmax(expr: sp.Expr, z: sp.IndexedBase, p: sp.IndexedBase) -> sp.Expr:
+    """``expr`` with every ``e^{z_b} / sum_q e^{z_q}`` written ``p_b`` (the softmax of ``z``)."""
+    norm = sp.Symbol("D")   # a placeholder for the normaliser sum_q e^{z_q}
+
+    def is_normaliser(e: sp.Basic) -> bool:
+        if not (isinstance(e, sp.Sum) and len(e.limits) == 1 and isinstance(e.function, sp.exp)):
+            return False
+        arg = e.function.args[0]
+        return isinstance(arg, Indexed) and arg.base == z and arg.indices == (e.limits[0][0],)
+
+    def is_exp_z(e: sp.Basic) -> bool:
+        return isinstance(e, sp.exp) and isinstance(e.args[0], Indexed) and e.args[0].base == z
+
+    def pull_norm(e: sp.Basic) -> sp.Basic:      # D out of a sum (it does not depend on q)
+        if isinstance(e, sp.Sum) and norm in sp.Mul.make_args(e.function):
+            return norm * sp.Sum(e.function / norm, *e.limits)
+        return e
+
+    out = expr.replace(is_normaliser, lambda e: norm)
+    out = out.replace(is_exp_z, lambda e: p[e.args[0].indices] * norm)
+    out = out.replace(lambda e: isinstance(e, sp.Sum), pull_norm)
+    if out.has(norm):
+        raise ValueError(f"a softmax normaliser is left in {out}")
+    return out
