@@ -27,7 +27,9 @@ The modules, by concept:
 * derivations by what they derive: :mod:`convgrad.symbolic.maps` (matrix-vector, quadratic
   form, 1-D convolution and correlation, channels and batch, the NHWC layer),
   :mod:`convgrad.symbolic.options` (padding, stride, dilation, groups),
-  :mod:`convgrad.symbolic.transposed` and :mod:`convgrad.symbolic.ndim`.
+  :mod:`convgrad.symbolic.transposed`, :mod:`convgrad.symbolic.ndim`,
+  :mod:`convgrad.symbolic.double_backward` (the gradients' own gradients) and
+  :mod:`convgrad.symbolic.layers` (ReLU, max-pool, dense, softmax cross-entropy, batch mean).
 """
 
 from .arrays import (
@@ -42,6 +44,14 @@ from .arrays import (
 )
 from .brackets import Divides, Iverson, as_brackets, as_deltas, between, implied, prune_brackets
 from .deltas import Elimination, solve_delta, sum_deltas
+from .double_backward import grad_input_map_derivation, grad_weight_map_derivation
+from .layers import (
+    batch_mean_derivation,
+    cross_entropy_derivation,
+    dense_derivation,
+    maxpool_derivation,
+    relu_derivation,
+)
 from .maps import (
     conv1d_derivation,
     conv2d_nhwc_derivation,
@@ -71,6 +81,7 @@ __all__ = [
     "as_brackets",
     "as_deltas",
     "axis_factors",
+    "batch_mean_derivation",
     "between",
     "check_formula",
     "conv1d_derivation",
@@ -78,8 +89,12 @@ __all__ = [
     "conv2d_nhwc_derivation",
     "conv_multichannel_derivation",
     "convolution1d_derivation",
+    "cross_entropy_derivation",
+    "dense_derivation",
     "derive",
     "flatten_sum",
+    "grad_input_map_derivation",
+    "grad_weight_map_derivation",
     "grouped_conv_derivation",
     "implied",
     "instantiate",
@@ -88,6 +103,7 @@ __all__ = [
     "linearise_arrays",
     "matrix_of",
     "matvec_derivation",
+    "maxpool_derivation",
     "nd_conv_derivation",
     "pad_derivation",
     "pairing",
@@ -95,6 +111,7 @@ __all__ = [
     "pull_sums",
     "quadratic_form_derivation",
     "read_off",
+    "relu_derivation",
     "solve_delta",
     "split_terms",
     "sum_deltas",

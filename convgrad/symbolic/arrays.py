@@ -126,7 +126,7 @@ class Agreement:
     """The summary of a successful :func:`check_formula` run: one line per size set.
 
     ``str(agreement)`` (and its notebook display) is the lines, each wrapped at
-    :data:`SUMMARY_WIDTH` characters after a comma (continued with an indent);
+    ``SUMMARY_WIDTH`` (76) characters after a comma (continued with an indent);
     ``agreement.lines`` the list, unwrapped.
     """
 
