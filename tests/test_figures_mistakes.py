@@ -34,8 +34,14 @@ def test_catches():
             assert r.blind_error < (1e-8 if r.check == "finite differences" else 1e-13), r
     (batch,) = [r for r in rows if r.mistake == "dw divided by N"]
     assert batch.error == pytest.approx(1 - 1 / 4, abs=1e-8)
-    fig = draw_catches(rows, tolerance=1e-13, title="t")
+    tol = {"dot-product test": 1e-13, "finite differences": 1e-7}
+    rounding = {"dot-product test": 1e-15, "finite differences": 1e-8}
+    fig = draw_catches(rows, tolerances=tol, rounding=rounding, title="t")
     assert len(fig.axes[0].get_yticklabels()) == 9 and fig.axes[0].get_xlabel()
+    with pytest.raises(ValueError, match="dw divided by N"):
+        draw_catches(rows, tolerances=tol, rounding={**rounding, "finite differences": 1e-12}, title="t")
+    with pytest.raises(ValueError, match="no entry"):
+        draw_catches(rows, tolerances={"dot-product test": 1e-13}, rounding=rounding, title="t")
 
 
 @pytest.mark.parametrize("n,k,m", [(5, 3, 2), (6, 3, 0), (7, 4, 4), (4, 2, 3)])

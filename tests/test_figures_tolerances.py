@@ -14,8 +14,10 @@ import pytest  # noqa: E402
 from convgrad import pitfalls  # noqa: E402
 from convgrad.diagnose import ladder  # noqa: E402
 from convgrad.figures.tolerances import (  # noqa: E402
+    decades,
     draw_error_scales,
     float32_rounding,
+    snap_log,
     wrong_recipe_errors,
 )
 
@@ -53,16 +55,36 @@ def test_wrong_recipes_are_far_from_rounding():
         [round(b, 12) for b in batch]
 
 
+def test_decades_and_snap():
+    assert decades([0.0, 3e-16], floor=1e-17) == (1e-17, 1e-15)
+    assert decades([1.2e-7, 6e-7]) == (1e-7, 1e-6)
+    assert decades([0.49, 2.6]) == (0.1, 10.0)
+    with pytest.raises(ValueError, match="empty"):
+        decades([])
+    snapped = snap_log([0.0, 1.23456e-9, 0.5])
+    np.testing.assert_allclose(snapped, [1e-17, 10 ** -8.908, 10 ** -0.301], rtol=1e-12)
+    # a change in the last digits of a rounding error leaves the snapped value alone
+    assert snap_log([3.3e-10 * (1 + 1e-9)])[0] == snap_log([3.3e-10])[0]
+
+
 def test_draw_error_scales():
-    fig = draw_error_scales({"a": [0.0, 1e-16], "b": [1e-7, 3e-7], "c": [0.5, 2.0]},
-                            {"t1": 1e-13, "t2": 1e-5}, title="scales")
+    groups = {"a": [0.0, 1e-16 / 2], "b": [1e-7 * 1.5, 3e-7], "c": [0.5, 2.0]}
+    fig, drawn = draw_error_scales(groups, {"t1": 1e-13, "t2": 1e-5}, title="scales",
+                                   bands={"a": (1e-18, 1e-15)})
     (ax,) = fig.axes
-    assert ax.get_title() == "scales" and "0 drawn at" in ax.get_xlabel()
-    points = [line for line in ax.lines if line.get_marker() == "o"]
-    assert [len(p.get_xdata()) for p in points] == [2, 2, 2]
-    assert min(points[0].get_xdata()) == pytest.approx(1e-17)
+    assert ax.get_title() == "scales" and "0 counted as" in ax.get_xlabel()
+    assert drawn == {"a": (1e-18, 1e-15), "b": (1e-7, 1e-6), "c": (0.1, 10.0)}
+    assert len(ax.collections) == 3                           # one band per group
+    for band, (lo, hi) in zip(ax.collections, drawn.values()):
+        xs = band.get_paths()[0].vertices[:, 0]
+        assert xs.min() == pytest.approx(lo) and xs.max() == pytest.approx(hi)
     texts = [t.get_text() for t in ax.texts]
-    assert "t1" in texts and "t2" in texts and any(t.startswith("c: 0.5 to 2") for t in texts)
+    assert "t1" in texts and "t2" in texts
+    assert "c: 0.1 to 10" in texts and "b: 1e-7 to 1e-6" in texts
+    with pytest.raises(ValueError, match="'b'.*band"):
+        draw_error_scales(groups, {}, title="x", bands={"b": (1e-6, 1e-5)})
+    with pytest.raises(ValueError, match="not in groups"):
+        draw_error_scales(groups, {}, title="x", bands={"z": (1, 2)})
     with pytest.raises(ValueError, match="empty"):
         draw_error_scales({"a": []}, {}, title="x")
     with pytest.raises(ValueError, match="groups"):

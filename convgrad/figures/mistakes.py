@@ -2,7 +2,7 @@
 
 * :func:`catches`: each mistake of :mod:`convgrad.pitfalls` put in front of the check that catches
   it, once on data that exercise it and once on its blind spot;
-* :func:`draw_catches`: those errors on a logarithmic axis, with the check's tolerance;
+* :func:`draw_catches`: those errors on a logarithmic axis, with each check's tolerance;
 * :func:`draw_flip`: which kernel tap carries each output's gradient back to one input cell, with
   the flip and without it;
 * :func:`draw_remainder`: the input rows a stride leaves without gradient, at the end (right) and
@@ -17,12 +17,13 @@ computed by convgrad or by the wrong recipe itself, and returned for a notebook 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from .. import pitfalls
@@ -30,6 +31,7 @@ from ..check import adjoint_test, gradcheck
 from ..functional import conv, conv_grad_input
 from ..geometry import conv_geometry, conv_output_shape
 from .diagrams import EDGE, INPUT_STRONG, NO_GRADIENT, ROLES
+from .tolerances import snap_log
 
 # --- the checks --------------------------------------------------------------------------------
 
@@ -150,41 +152,54 @@ def catches(*, seed: int = 13) -> list[Catch]:
     return rows
 
 
-def draw_catches(rows: Sequence[Catch], *, tolerance: float, title: str, floor: float = 1e-17) -> plt.Figure:
-    """Each mistake's check error on data that exercise it (red) and on its blind spot (grey).
+def draw_catches(rows: Sequence[Catch], *, tolerances: Mapping[str, float], rounding: Mapping[str, float],
+                 title: str, floor: float = 1e-18) -> plt.Figure:
+    """Each mistake's check error on data that exercise it, against the check's tolerance, and its
+    blind spot, where the check sees rounding only.
 
     Parameters
     ----------
     rows : the :class:`Catch` list of :func:`catches`
-    tolerance : float
-        The check's tolerance (a dashed line); errors above it are caught.
+    tolerances : ``{check: tolerance}``
+        Each row is shaded from its check's tolerance up (caught) and marked there (dashed).
+    rounding : ``{check: bound}``
+        What rounding alone gives for each check; a row's blind spot is drawn as a grey bar up to
+        it. A ``ValueError`` names the row if its blind-spot error exceeds the bound. (Rounding
+        errors change with the BLAS kernel; a bar up to a bound keeps the figure the same on
+        every machine.)
     title : str
     floor : float
-        Errors below it (0 included) are drawn at ``floor``.
+        Left end of the axis; errors below it (0 included) are drawn there.
     """
     if not rows:
         raise ValueError("rows must hold at least one Catch")
+    for r in rows:
+        for name, table in (("tolerances", tolerances), ("rounding", rounding)):
+            if r.check not in table:
+                raise ValueError(f"{name} has no entry for the check {r.check!r} of {r.mistake!r}")
+        if r.blind_error is not None and r.blind_error > rounding[r.check]:
+            raise ValueError(f"{r.mistake!r}: blind-spot error {r.blind_error:.1e} is above the rounding "
+                             f"bound {rounding[r.check]:.0e} of the {r.check}")
     fig, ax = plt.subplots(figsize=(8.0, 1.5 + 0.5 * len(rows)), layout="constrained")
-    y = np.arange(len(rows))
-    ax.axvspan(tolerance, 10, color=NO_GRADIENT, alpha=0.07, lw=0)
-    ax.axvline(tolerance, color="0.3", ls="--", lw=1.2)
-    ax.text(tolerance * 2, len(rows) - 0.35, f"caught: error above {tolerance:.0e}".replace("e-", "e-"),
-            fontsize=10, color="0.25", va="center")
-    ax.plot([max(r.error, floor) for r in rows], y, "o", ms=8, color=NO_GRADIENT,
-            label="data that exercise the mistake")
-    blind = [(i, max(r.blind_error, floor)) for i, r in enumerate(rows) if r.blind_error is not None]
-    ax.plot([b for _, b in blind], [i for i, _ in blind], "o", ms=8, mfc="white", mec="0.4", mew=1.5,
-            label="its blind spot (right there)")
-    for i, b in blind:
-        ax.plot([b, max(rows[i].error, floor)], [i, i], color="0.85", lw=1, zorder=0)
-    ax.set_yticks(y, [f"{r.mistake}\n({r.check})" for r in rows], fontsize=10)
-    ax.set_ylim(len(rows) - 0.2, -0.6)
+    for i, r in enumerate(rows):
+        tol = tolerances[r.check]
+        ax.add_patch(Rectangle((tol, i - 0.42), 10 - tol, 0.84, facecolor=NO_GRADIENT, alpha=0.08, lw=0))
+        ax.plot([tol, tol], [i - 0.42, i + 0.42], color="0.3", ls="--", lw=1.2)
+        if r.blind_error is not None:
+            ax.plot([floor, rounding[r.check]], [i, i], color="0.55", lw=5, solid_capstyle="butt")
+    ax.plot(snap_log([r.error for r in rows], floor=floor), range(len(rows)), "o", ms=8, color=NO_GRADIENT,
+            zorder=3, label="data that exercise the mistake")
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.55", lw=5, label="its blind spot: rounding only"),
+                Line2D([], [], color="0.3", ls="--", lw=1.2, label="the check's tolerance")]
+    ax.set_yticks(range(len(rows)), [f"{r.mistake}\n({r.check})" for r in rows], fontsize=10)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xscale("log")
-    ax.set_xlim(floor / 10, 10)
-    ax.set_xlabel(f"error of the check (relative; 0 drawn at {floor:.0e})")
+    ax.set_xlim(floor, 10)
+    ax.set_xlabel("error of the check (relative)")
     ax.grid(True, axis="x", alpha=0.3)
     ax.set_title(title)
-    fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=10)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False, fontsize=10)
     return fig
 
 
@@ -305,8 +320,8 @@ def draw_remainder(n: int = 8, kernel: int = 3, stride: int = 2) -> tuple[plt.Fi
         ax.set_xticks(range(n))
         ax.set_xlabel("input row m")
     handles = [Patch(facecolor=ROLES["input"][0], edgecolor=EDGE,
-                     label="number of outputs that read the row"),
-               Patch(facecolor=NO_GRADIENT, edgecolor=EDGE, hatch="x", label="read by none: gradient 0")]
+                     label="x̄ of all-ones ȳ and w (right: outputs that read the row)"),
+               Patch(facecolor=NO_GRADIENT, edgecolor=EDGE, hatch="x", label="gradient 0")]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False, fontsize=10)
     fig.suptitle(f"Stride {stride}, kernel {kernel}, {n} input rows: "
                  f"{geom.out_size[0]} outputs, {len(zeros['right'])} row(s) left over", fontsize=12)

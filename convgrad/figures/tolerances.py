@@ -4,8 +4,9 @@
   float32 (``a``) against float64 (``b``), for the forward map and both gradients of a few layers;
 * :func:`wrong_recipe_errors`: the same relative error for every wrong recipe of
   :data:`convgrad.pitfalls.CATALOGUE`, on the cases of :func:`convgrad.diagnose.ladder`;
-* :func:`draw_error_scales`: measured errors, group by group, on one logarithmic axis, with the
-  tolerances between them.
+* :func:`draw_error_scales`: measured errors, group by group, as bands that hold them, on one
+  logarithmic axis, with the tolerances between them (:func:`decades`);
+* :func:`snap_log`: values rounded to a thousandth of a decade, for plotting rounding errors.
 
 The relative error is :func:`convgrad.diagnose.relative_error`, the measure ``diagnose`` and the
 book use for comparing two arrays.
@@ -24,6 +25,11 @@ from ..diagnose import ladder, relative_error
 from ..functional import conv, conv_backward
 from ..geometry import conv_output_shape
 from ..pitfalls import CATALOGUE
+
+#: The tolerance the book uses for ``max|a - b| / max|b|`` of a float32 result ``a`` against the
+#: float64 result ``b`` of the same layer (sizes like :data:`LAYERS`): float32 rounding measures
+#: 1e-7 to 7e-7 there, every wrong recipe 0.49 or more.
+FLOAT32_RTOL = 1e-5
 
 #: Layers of the sizes of small image networks: ``(x_shape, w_shape, options)``, channels first.
 LAYERS: tuple[tuple[tuple[int, ...], tuple[int, ...], dict], ...] = (
@@ -125,52 +131,91 @@ def wrong_recipe_errors(*, seed: int = 0) -> dict[str, list[float]]:
     return {m.name: out[m.name] for m in CATALOGUE if m.name in out}
 
 
+def decades(errors: Sequence[float], *, floor: float = 1e-18) -> tuple[float, float]:
+    """The powers of ten just below the smallest and just above the largest of ``errors``.
+
+    Errors below ``floor`` (an exact 0 included) count as ``floor``. Rounding errors change in
+    their last digits with the BLAS kernel; the decades they fall in do not (unless one sits on a
+    power of ten), so a figure drawn from them is the same on every machine.
+    """
+    e = np.maximum(np.asarray(errors, dtype=float), floor)
+    if e.size == 0:
+        raise ValueError("errors must not be empty")
+    return 10.0 ** np.floor(np.log10(e.min())), 10.0 ** np.ceil(np.log10(e.max()))
+
+
+def snap_log(values: Sequence[float] | np.ndarray, decimals: int = 3, *, floor: float = 1e-17) -> np.ndarray:
+    """``10 ** round(log10(values), decimals)``: positive values rounded to ``10**-decimals`` of a decade.
+
+    For plotting rounding errors on log axes: 3 decimals is 0.2 %, far below a pixel, yet it
+    absorbs the last-digit changes a different BLAS kernel makes, so the figure keeps its bytes.
+    Values below ``floor`` (0 included) become ``floor``.
+    """
+    v = np.maximum(np.asarray(values, dtype=float), floor)
+    return 10.0 ** np.round(np.log10(v), decimals)
+
+
 def draw_error_scales(
     groups: Mapping[str, Sequence[float]],
     tolerances: Mapping[str, float],
     *,
     title: str,
-    floor: float = 1e-17,
+    bands: Mapping[str, tuple[float, float]] | None = None,
+    floor: float = 1e-18,
     colours: Mapping[str, str] | None = None,
-) -> plt.Figure:
-    """Measured errors, one row of points per group, on a logarithmic axis, with tolerance lines.
+) -> tuple[plt.Figure, dict[str, tuple[float, float]]]:
+    """Measured errors, one band per group on a logarithmic axis, with tolerance lines.
+
+    Each group is drawn as a band that holds all its errors: the one given in ``bands`` (checked)
+    or the whole decades around them (:func:`decades`). Rounding errors change in their last
+    digits, sometimes by a factor of two, with the BLAS kernel; a band given in ``bands``, with
+    margin, keeps the figure the same on every machine, and the check keeps it honest.
 
     Parameters
     ----------
     groups : ``{label: errors}``, drawn top to bottom
     tolerances : ``{label: value}``, one dashed vertical line each
     title : str
+    bands : ``{label: (low, high)}``, optional, for some or all groups
+        A ``ValueError`` names the group if one of its errors (below ``floor`` counted as
+        ``floor``) lies outside its band.
     floor : float
-        Errors below it (an exact 0 included) are drawn at ``floor`` (the axis label says so).
+        Errors below it (an exact 0 included) count as ``floor`` (the axis label says so).
     colours : ``{label: colour}``, optional, for some or all groups
 
     Returns
     -------
     fig : matplotlib Figure
+    drawn : ``{label: (low, high)}``, the bands drawn
     """
     if not groups:
         raise ValueError("groups must hold at least one group of errors")
+    given = dict(bands or {})
+    unknown = set(given) - set(groups)
+    if unknown:
+        raise ValueError(f"bands names groups that are not in groups: {sorted(unknown)}")
     colours = dict(colours or {})
     palette = ("#0072B2", "#007A5A", "#A86F00", "#C04F00", "#A8558A", "#3A8FBF")
     fig, ax = plt.subplots(figsize=(8.0, 1.4 + 0.62 * len(groups)), layout="constrained")
-    labels = list(groups)
+    drawn: dict[str, tuple[float, float]] = {}
     below = False
-    for row, label in enumerate(labels):
-        e = np.asarray(groups[label], dtype=float)
-        if e.size == 0:
+    for row, (label, errors) in enumerate(groups.items()):
+        if len(errors) == 0:
             raise ValueError(f"group {label!r} is empty")
-        below |= bool(np.any(e < floor))
-        e = np.maximum(e, floor)
-        # spread the points over the row without randomness: their rank decides the offset
-        rank = np.argsort(np.argsort(e, kind="stable"), kind="stable")
-        dy = (rank % 3 - 1) * 0.09
+        e = np.maximum(np.asarray(errors, dtype=float), floor)
+        below |= bool(np.any(np.asarray(errors, dtype=float) < floor))
+        if label in given:
+            lo, hi = (float(b) for b in given[label])
+            if not (lo <= e.min() and e.max() <= hi):
+                raise ValueError(f"group {label!r}: errors from {e.min():.2e} to {e.max():.2e} are not "
+                                 f"all inside its band ({lo:.0e}, {hi:.0e})")
+        else:
+            lo, hi = decades(e, floor=floor)
+        drawn[label] = (lo, hi)
         colour = colours.get(label, palette[row % len(palette)])
-        ax.plot(e, row + dy, "o", ms=6, alpha=0.85, color=colour, markeredgecolor="white",
-                markeredgewidth=0.5)
-        lo, hi = e.min(), e.max()
-        span = f"{_short(lo)} to {_short(hi)}" if _short(lo) != _short(hi) else _short(lo)
-        ax.text(floor / 5, row - 0.16, f"{label}: {span}", va="bottom", ha="left", fontsize=10,
-                color=colour, fontweight="bold",
+        ax.fill_betweenx([row - 0.1, row + 0.18], lo, hi, color=colour, alpha=0.8, lw=0)
+        ax.text(floor / 5, row - 0.16, f"{label}: {_short(lo)} to {_short(hi)}", va="bottom", ha="left",
+                fontsize=10, color=colour, fontweight="bold",
                 bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.85))
     for label, value in tolerances.items():
         ax.axvline(value, color="0.3", ls="--", lw=1.2, zorder=0)
@@ -178,17 +223,17 @@ def draw_error_scales(
                 bbox=dict(facecolor="white", edgecolor="none", pad=1.0))
     ax.set_xscale("log")
     ax.set_xlim(floor / 10, 1e2)
-    ax.set_ylim(len(labels) - 0.6, -0.8)
+    ax.set_ylim(len(groups) - 0.6, -0.8)
     ax.set_yticks([])
-    ax.set_xlabel("relative error" + (f" (0 drawn at {_short(floor)})" if below else ""))
+    ax.set_xlabel("relative error" + (f" (0 counted as {_short(floor)})" if below else ""))
     ax.grid(True, axis="x", which="major", alpha=0.3)
     ax.set_title(title)
-    return fig
+    return fig, drawn
 
 
 def _short(v: float) -> str:
-    """One significant digit: ``0.5``, ``3`` or ``3e-7``."""
-    if v >= 0.1:
-        return f"{v:.1g}"
+    """One significant digit: ``0.5``, ``3``, ``10`` or ``3e-7``."""
+    if 0.1 <= v < 1000:
+        return f"{float(f'{v:.1g}'):g}"
     mantissa, exponent = f"{v:.0e}".split("e")
     return f"{mantissa}e{int(exponent)}"
