@@ -330,7 +330,8 @@ def conv_output_shape(
 
     Examples
     --------
-    >>> conv_output_shape((1, 10, 10, 3), (5, 3, 3, 3), layout="channels_last")
+    >>> conv_output_shape((1, 10, 10, 3), (5, 3, 3, 3),
+    ...                   layout="channels_last")
     (1, 8, 8, 5)
     """
     return conv_geometry(

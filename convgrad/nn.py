@@ -11,7 +11,8 @@ Only :class:`Conv` calls convgrad; the rest is a few lines of NumPy each.
 Example
 -------
 >>> rng = np.random.default_rng(0)
->>> net = Sequential([Conv(1, 4, (3, 3), padding=1, rng=rng), ReLU(), MaxPool2d(2), Flatten(),
+>>> net = Sequential([Conv(1, 4, (3, 3), padding=1, rng=rng), ReLU(),
+...                   MaxPool2d(2), Flatten(),
 ...                   Dense(4 * 4 * 4, 10, rng=rng)])
 >>> logits = net.forward(rng.standard_normal((2, 1, 8, 8)))
 >>> loss_fn = SoftmaxCrossEntropy()

@@ -2,11 +2,13 @@
 
 Everything follows from one scalar, the trilinear form
 
-    T(dy, x, w) = <dy, conv(x, w)> = sum_{n,f,o,c,k} dy[n,f,o] w[f,c,k] x_pad[n, g*C/G + c, s*o + d*k]
+    T(dy, x, w) = <dy, conv(x, w)>
+                = sum_{n,f,o,c,k} dy[n,f,o] w[f,c,k] x_pad[n, g*C/G + c, s*o + d*k]
 
 whose three partial gradients are the three first-order maps of the layer::
 
-    dT/d dy = conv(x, w)                      dT/dx = conv_grad_input(dy, w, x.shape)
+    dT/d dy = conv(x, w)
+    dT/dx   = conv_grad_input(dy, w, x.shape)
     dT/dw   = conv_grad_weight(dy, x, w.shape)
 
 Each first-order map is linear in each of its two arguments, so the vector-Jacobian product of

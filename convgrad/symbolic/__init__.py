@@ -7,8 +7,8 @@ Every derivation follows the book's method, tangent first, then the adjoint read
 
     der = conv1d_derivation()
     der.adjoints["x"]   # x_bar_m = sum_n z_bar_n c_{m-n} [0 <= m-n <= K-1]
-    der.steps["x"]      # forward map, tangent, pairing, ..., read-off (renders as LaTeX)
-    der.check("x", lambda zbar, c: ..., sizes={"N": 4, "K": 3})   # exact, entry by entry
+    der.steps["x"]      # forward map, tangent, pairing, ..., read-off (LaTeX)
+    der.check("x", lambda zbar, c: ..., sizes={"N": 4, "K": 3})  # exact
 
 The modules, by concept:
 

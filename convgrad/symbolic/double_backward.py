@@ -7,8 +7,9 @@ book's method applies unchanged: tangent, pairing with a cotangent (``u`` of ``x
 ``V`` of ``w``'s shape), read-off. One spatial axis, batch and channels, with the stride ``s``,
 the dilation ``d`` and the low padding ``p_lo`` symbolic::
 
-    x_bar[n, c, m] = sum_{f, o, k} y_bar[n, f, o] w[f, c, k] [m = s*o + d*k - p_lo]
-    w_bar[f, c, k] = sum_{n, o} y_bar[n, f, o] x[n, c, s*o + d*k - p_lo] [0 <= s*o + d*k - p_lo < M]
+    x_bar[n, c, m] = sum_{f, o, k} y_bar[n, f, o] w[f, c, k] [m = i]
+    w_bar[f, c, k] = sum_{n, o} y_bar[n, f, o] x[n, c, i] [0 <= i < M]
+    with i = s*o + d*k - p_lo
 
 for ``0 <= m < M`` (the input's length) and ``o < O``, ``k < K``. The read-offs come out as the
 layer's three maps with the cotangent in an operand's place: ``conv(u, w)`` and
@@ -46,8 +47,9 @@ def grad_input_map_derivation() -> Derivation:
     padding are cut off by ``0 <= m < M``). Paired with the cotangent ``u`` of ``x``'s shape, the
     adjoints come out as::
 
-        y_bar_bar[n, f, o] = sum_{c, k} w[f, c, k] u[n, c, s*o + d*k - p_lo] [0 <= s*o + d*k - p_lo <= M - 1]
-        w_bar[f, c, k]     = sum_{n, o} y_bar[n, f, o] u[n, c, s*o + d*k - p_lo] [0 <= ... <= M - 1]
+        y_bar_bar[n, f, o] = sum_{c, k} w[f, c, k] u[n, c, i] [0 <= i < M]
+        w_bar[f, c, k]     = sum_{n, o} y_bar[n, f, o] u[n, c, i] [0 <= i < M]
+        with i = s*o + d*k - p_lo
 
     that is ``conv(u, w)`` (``u`` read as zero outside ``0 <= m < M``: the forward's padding) and
     ``conv_grad_weight(y_bar, u)``. Adjoint names: ``"ybar"`` (written ``\\bar{\\bar{y}}``) and
@@ -81,9 +83,10 @@ def grad_weight_map_derivation() -> Derivation:
     [0 <= s*o + d*k - p_lo <= M - 1]`` (``y_bar`` slides over the zero-padded ``x``). Paired with
     the cotangent ``V`` of ``w``'s shape, the adjoints come out as::
 
-        y_bar_bar[n, f, o] = sum_{c, k} V[f, c, k] x[n, c, s*o + d*k - p_lo] [0 <= ... <= M - 1]
-        x_bar[n, c, m]     = sum_{f, o} y_bar[n, f, o] V[f, c, (m + p_lo - s*o)/d]
-                             [d | m + p_lo - s*o] [0 <= (m + p_lo - s*o)/d <= K - 1]
+        y_bar_bar[n, f, o] = sum_{c, k} V[f, c, k] x[n, c, i] [0 <= i < M]
+        x_bar[n, c, m]     = sum_{f, o} y_bar[n, f, o] V[f, c, j/d]
+                             [d | j] [0 <= j/d <= K - 1]
+        with i = s*o + d*k - p_lo, j = m + p_lo - s*o
 
     that is ``conv(x, V)`` and ``conv_grad_input(y_bar, V)``. Adjoint names: ``"ybar"``
     (``\\bar{\\bar{y}}``) and ``"x"``. Arrays: ``ybar (N, F, O)``, ``x (N, C, M)``, ``V`` and

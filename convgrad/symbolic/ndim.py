@@ -59,14 +59,17 @@ def nd_conv_derivation(ndim: int) -> Derivation:
     With axis ``a`` of input size ``M_a``, kernel size ``K_a``, output size ``O_a``, stride
     ``s_a``, dilation ``d_a`` and low padding ``p_a``::
 
-        y[n, f, o_0, ..] = sum_{c, k_0, ..} w[f, c, k_0, ..] x[n, c, i_0, ..] prod_a [0 <= i_a <= M_a - 1]
+        y[n, f, o_0, ..] = sum_{c, k_0, ..} w[f, c, k_0, ..] x[n, c, i_0, ..]
+                           prod_a [0 <= i_a <= M_a - 1]
 
     with ``i_a = s_a*o_a + d_a*k_a - p_a``; the bracket is the zero padding (entries outside the
     input read as zero). The adjoints come out as::
 
         x_bar[n, c, m] = sum_{f, k} y_bar[n, f, (m + p - d*k)/s] w[f, c, k]
-                         prod_a [s_a | m_a + p_a - d_a*k_a] [0 <= m_a + p_a - d_a*k_a <= s_a*(O_a - 1)]
-        w_bar[f, c, k] = sum_{n, o} y_bar[n, f, o] x[n, c, s*o + d*k - p] prod_a [0 <= i_a <= M_a - 1]
+                         prod_a [s_a | j_a] [0 <= j_a <= s_a*(O_a - 1)],
+                         j_a = m_a + p_a - d_a*k_a
+        w_bar[f, c, k] = sum_{n, o} y_bar[n, f, o] x[n, c, s*o + d*k - p]
+                         prod_a [0 <= i_a <= M_a - 1]
 
     (``x_bar`` with the deltas solved for the output indices ``o``, where the strides leave
     divisibility brackets). ``symbols["axes"][a]`` is the set of symbols of axis ``a``, for

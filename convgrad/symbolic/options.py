@@ -3,7 +3,7 @@
 With padding, stride and dilation the input is read at the index map ``s*o + d*k - p_lo`` and as
 zero outside ``0 <= m < M``::
 
-    z_o = sum_{k < K} c_k x_{s*o + d*k - p_lo} [0 <= s*o + d*k - p_lo <= M - 1],    o < O.
+    z_o = sum_{k < K} c_k x_i [0 <= i <= M - 1],   i = s*o + d*k - p_lo,   o < O.
 
 Reading the adjoint in ``x`` off the pairing leaves the delta ``delta(m, s*o + d*k - p_lo)``.
 Solved for ``k`` it gives ``k = (m + p_lo - s*o)/d``, an index only when ``d`` divides
@@ -109,7 +109,8 @@ def grouped_conv_derivation() -> Derivation:
     (``f`` and ``c`` are the channels *within* group ``g``; the full channel indices are
     ``g*F/G + f`` and ``g*C/G + c``). The adjoints come out as::
 
-        x_bar[n, h, c, m] = sum_{f, o} y_bar[n, h, f, o] w[h, f, c, m - o] [0 <= m - o <= K - 1]
+        x_bar[n, h, c, m] = sum_{f, o} y_bar[n, h, f, o] w[h, f, c, m - o]
+                                       [0 <= m - o <= K - 1]
         w_bar[h, f, c, k] = sum_{n, o} y_bar[n, h, f, o] x[n, h, c, o + k]
 
     Group ``h`` of an adjoint reads group ``h`` only.
