@@ -293,6 +293,12 @@ def numeric_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, *, eps:
 #: a correct gradient a finite-difference error of about 1e-10 with the default step.
 ADJOINT_RTOL = 1e-13
 FINITE_DIFFERENCE_RTOL = 1e-7
+#: The tolerance the book uses for ``max|a - b| / max|b|`` of a float32 result ``a`` against the
+#: float64 result ``b`` of the same layer, for layers the size of small image networks (sums of
+#: 27 to 8192 products): float32 rounding measures 1e-7 to 7e-7 there (at most 0.4 eps32 sqrt(n)
+#: for n products per sum), every wrong recipe of :mod:`convgrad.pitfalls` 0.49 or more. For much
+#: longer sums use a few ``eps32 * sqrt(n)``. Measured in the book's gradient-checking chapter.
+FLOAT32_RTOL = 1e-5
 #: The widest line ``str(LayerCheck)`` prints: the book's code column at a 1280-px window.
 LINE_WIDTH = 76
 

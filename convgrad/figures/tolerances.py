@@ -26,10 +26,7 @@ from ..functional import conv, conv_backward
 from ..geometry import conv_output_shape
 from ..pitfalls import CATALOGUE
 
-#: The tolerance the book uses for ``max|a - b| / max|b|`` of a float32 result ``a`` against the
-#: float64 result ``b`` of the same layer (sizes like :data:`LAYERS`): float32 rounding measures
-#: 1e-7 to 7e-7 there, every wrong recipe 0.49 or more.
-FLOAT32_RTOL = 1e-5
+# The float32 tolerance (convgrad.check.FLOAT32_RTOL) is measured on layers like LAYERS.
 
 #: Layers of the sizes of small image networks: ``(x_shape, w_shape, options)``, channels first.
 LAYERS: tuple[tuple[tuple[int, ...], tuple[int, ...], dict], ...] = (
