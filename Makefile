@@ -22,7 +22,7 @@ TORCH_INDEX := https://download.pytorch.org/whl/cpu
 # Debian packages, installed when the command that needs them is missing.
 APT := tools/apt_need.sh
 
-.PHONY: help book test test-package test-book lint site-check ci serve lab clean distclean
+.PHONY: help book pdf test test-package test-book lint site-check ci serve lab clean distclean
 
 help:
 	@echo "make book          set up and build the site (_build/html)"
@@ -31,6 +31,7 @@ help:
 	@echo "make test-book     only the notebooks, re-run and compared by nbval (pytest book)"
 	@echo "make lint          ruff"
 	@echo "make site-check    open every page in headless Chromium and check it (+ self-test)"
+	@echo "make pdf           the book and the formula card as PDFs (_build/pdf), checked"
 	@echo "make ci            what CI runs: lint, the offline build, the site check, the tests"
 	@echo "make serve         serve the built site on http://127.0.0.1:$(PORT)/"
 	@echo "make lab           JupyterLab on the book's notebooks"
@@ -86,6 +87,24 @@ test-package: $(VENV)/.torch
 
 test-book: $(VENV)/.requirements
 	$(BIN)/pytest book
+
+# --- the book as PDF ---------------------------------------------------------------------------
+
+# The book (and the formula card, once the book has book/formula_card) through Sphinx's LaTeX
+# builder and XeLaTeX, into _build/pdf/: convgrad.pdf, formula-card.pdf. TeX comes from Debian's
+# packages. Fails on a LaTeX error, a character missing from the fonts, an unresolved reference;
+# tools/check_pdf.py then checks the PDFs against the sources. OFFLINE=1 as for `make book`.
+pdf: $(VENV)/.requirements node_modules/.installed
+	@bash $(APT) tex
+	@if [ -n "$${OFFLINE:-}" ] && unshare --net --map-root-user true 2>/dev/null; then \
+	  echo "(no network: unshare --net)"; \
+	  unshare --net --map-root-user $(BIN)/python tools/build_pdf.py; \
+	else \
+	  $(BIN)/python tools/build_pdf.py; \
+	fi
+	$(BIN)/python tools/check_pdf.py
+	@echo
+	@echo "The PDFs: $(CURDIR)/_build/pdf/"
 
 # --- what else CI checks -----------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 #   bash tools/apt_need.sh venv       # python3 -m venv (Debian splits it into python3-venv)
 #   bash tools/apt_need.sh npm        # node and npm, for MathJax
 #   bash tools/apt_need.sh chromium   # the browser tools/check_site.py drives
-#   bash tools/apt_need.sh tex        # XeLaTeX and latexmk, for `make pdf`
+#   bash tools/apt_need.sh tex        # XeLaTeX, latexmk, the fonts and poppler, for `make pdf`
 #
 # Runs apt-get as root, or with sudo; on a machine without apt-get it says what to install.
 set -euo pipefail
@@ -21,9 +21,11 @@ for need in "$@"; do
       { command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 \
         || packages+=(chromium) ;;
     tex)
-      { command -v xelatex && command -v latexmk; } >/dev/null 2>&1 \
+      { command -v xelatex && command -v latexmk && command -v pdftotext \
+          && kpsewhich STIXTwoMath-Regular.otf && [ -n "$(fc-list FreeSerif)" ]; } >/dev/null 2>&1 \
         || packages+=(texlive-xetex texlive-latex-extra texlive-fonts-recommended
-                      texlive-fonts-extra texlive-science latexmk fonts-dejavu) ;;
+                      texlive-fonts-extra texlive-science latexmk fonts-dejavu
+                      fonts-freefont-otf poppler-utils) ;;
     *)
       echo "apt_need.sh: unknown need '$need'" >&2; exit 2 ;;
   esac
