@@ -12,6 +12,7 @@ Does nothing under any other builder. Under the LaTeX builder:
 - References to a page that is not in the PDF being written (from the card to the chapters) link
   to that page on the site (``html.baseurl``), with the number the site prints: "(7.3)" or
   "Proposition 7.1", never ``??``.
+- Tables whose first column names code get that column as wide as its longest name.
 - Parts titled "The question, answered", not "Part I: The question, answered" (LaTeX prints
   "Part I"); the root page's text under "About this book"; a cell's LaTeX output (SymPy's) scaled
   down to the line when it is wider (on the site it scrolls, on paper it would be cut off).
@@ -192,6 +193,50 @@ class FitOutputMath(SphinxPostTransform):
             block.replace_self(nodes.raw("", latex, format="latex"))
 
 
+class NameColumns(SphinxPostTransform):
+    """A table whose first column names code (``grad_weight_first_group()``, the API page's
+    lists): that column as wide as its longest name, the other columns share the rest.
+
+    LaTeX's tabulary sizes columns by the length of their text, gives a column of short names
+    next to one of long sentences too little room and cuts the names (they cannot break).
+    """
+
+    default_priority = 900
+    formats = ("latex",)
+    LINE = 85  # characters of code in the text column (A4, 10pt, DejaVu Sans Mono at 0.88)
+    SHORT = 16  # names shorter than this fit whatever tabulary does (with the cell padding)
+
+    def run(self, **kwargs) -> None:
+        for table in self.document.findall(nodes.table):
+            tgroup = table.next_node(nodes.tgroup)
+            if tgroup is None or "colwidths-given" in table["classes"]:
+                continue
+            colspecs = [c for c in tgroup.children if isinstance(c, nodes.colspec)]
+            rows = [row for row in tgroup.findall(nodes.row) if len(row) == len(colspecs)]
+            body = [row for row in rows if isinstance(row.parent, nodes.tbody)]
+            if len(colspecs) < 2 or not body or not all(_is_name(row[0]) for row in body):
+                continue
+            longest = max(len(row[0].astext()) for row in body) + 5  # + the cell padding
+            if longest < self.SHORT:
+                continue
+            lengths = [max(len(row[j].astext()) for row in rows) for j in range(1, len(colspecs))]
+            if longest + sum(lengths) <= self.LINE:
+                continue  # the table fits on one line per row: tabulary keeps it compact
+            natural = [max(8, min(60, n)) for n in lengths]
+            room = max(self.LINE - longest, 10 * len(natural))
+            widths = [longest] + [max(1, round(room * n / sum(natural))) for n in natural]
+            for colspec, width in zip(colspecs, widths):
+                colspec["colwidth"] = width
+            table["classes"].append("colwidths-given")
+
+
+def _is_name(entry: nodes.Element) -> bool:
+    """A table cell that holds one name of code, nothing else."""
+    text = entry.astext().strip()
+    return bool(text) and not any(c.isspace() for c in text) and (
+        entry.next_node(nodes.literal) is not None)
+
+
 def _in_cell_output(node: nodes.Node) -> bool:
     while node is not None:
         if isinstance(node, nodes.Element) and "cell_output" in node.get("classes", ()):
@@ -236,4 +281,5 @@ def setup(app: Sphinx) -> dict:
     app.add_post_transform(PartTitles)
     app.add_post_transform(RootHeading)
     app.add_post_transform(FitOutputMath)
+    app.add_post_transform(NameColumns)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

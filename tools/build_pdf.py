@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             problems = [p for p in problems if p.kind != "undefined"]
         if tex.stem == "formula-card" and pages is not None and pages > CARD_MAX_PAGES:
             problems.append(Problem("too long", f"{pages} pages (at most {CARD_MAX_PAGES})"))
+        problems = list({str(p): p for p in problems}.values())  # a pass may repeat an error
         for note in notes:
             print(note)
         if problems:
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy2(pdf, args.out / pdf.name)
             print(f"{args.out / pdf.name}: {pages} pages"
                   + (f", {len(notes)} overfull line(s) over {args.overfull:g}pt" if notes else ""))
+        else:
+            print(f"{tex.name}: no PDF written", file=sys.stderr)
     return 1 if failed else 0
 
 

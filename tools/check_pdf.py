@@ -392,7 +392,7 @@ def check_card(pdf: Path, problems: list[str]) -> None:
         print("formula card: the book has no book/formula_card page, so no card PDF", flush=True)
         return
     if not pdf.exists():
-        problems.append(f"{pdf}: missing (the book has {CARD})")
+        problems.append(f"{pdf}: missing, though the book has {CARD} (is it in _toc.yml?)")
         return
     n = pdf_pages(pdf)
     text = pdf_text(pdf)
