@@ -9,7 +9,7 @@ tools/check_pdf.py).
 3. The logs: any LaTeX error, a character missing from a font, an undefined reference or
    citation, or a card longer than two pages fails the build, each problem reported with the
    chapter (docname) and the line of the ``.tex`` where it happened. Overfull lines wider than
-   ``--overfull`` points are listed (not an error).
+   ``--overfull`` points and cell outputs scaled down to the line are listed (not errors).
 4. The PDFs are copied to ``_build/pdf/`` and their page counts printed.
 
 Exit status 0 when both steps succeeded and the logs are clean, 1 otherwise.
@@ -42,6 +42,7 @@ UNDEFINED = re.compile(
 RERUN = re.compile(r"There were undefined references|Label\(s\) may have changed")
 OVERFULL = re.compile(r"^Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\).*?lines? (\d+)")
 PAGES = re.compile(r"^Output written on .+? \((\d+) pages?")
+SCALED = re.compile(r"^ConvgradFitMath: output (\S+) wide scaled to (\S+) on input line (\d+)")
 DOC_START = re.compile(r"\\label\{\\detokenize\{([^}]+)::doc\}\}")
 
 
@@ -146,6 +147,10 @@ def read_log(tex: Path, overfull_pt: float) -> tuple[list[Problem], list[Problem
             if float(match.group(1)) > overfull_pt:
                 notes.append(Problem("overfull", f"{match.group(1)}pt too wide",
                                      lines_of.where(int(match.group(2)), tex)))
+        elif match := SCALED.match(line):
+            notes.append(Problem("scaled down", f"a cell's LaTeX output {match.group(1)} wide, "
+                                 f"scaled to {match.group(2)}",
+                                 lines_of.where(int(match.group(3)), tex)))
         elif match := PAGES.match(line):
             pages = int(match.group(1))
     return problems, notes, pages
@@ -195,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if pdf.exists():
             shutil.copy2(pdf, args.out / pdf.name)
             print(f"{args.out / pdf.name}: {pages} pages"
-                  + (f", {len(notes)} overfull line(s) over {args.overfull:g}pt" if notes else ""))
+                  + (f", {len(notes)} note(s) above" if notes else ""))
         else:
             print(f"{tex.name}: no PDF written", file=sys.stderr)
     return 1 if failed else 0
