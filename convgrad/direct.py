@@ -122,19 +122,6 @@ def plan(geom, outputs: bool = False) -> _Plan:
                  covers)
 
 
-def _by_taps(spec) -> bool:
-    return prod(spec.kernel_size) <= prod(spec.out_size)
-
-
-def _sizes(spec, outputs: bool) -> tuple[int, int, int, int]:
-    """``(groups, row-outer count, lhs columns, rhs columns)``: the taps loop has rows
-    ``(sample, pixel)`` and lhs columns the channels of a group; the outputs loop has rows
-    ``(channel, pixel)`` and lhs columns the samples of a group."""
-    nb, cg = spec.batch // spec.batch_group_count, spec.in_channels // spec.feature_group_count
-    fg = spec.out_channels // spec.groups
-    return (spec.groups, cg, nb, fg) if outputs else (spec.groups, nb, cg, fg)
-
-
 def _chunks(n: int, geom, pl: _Plan, itemsize: int, columns: int | None = None):
     """Yield ``(n0, n1)``: chunks of whole samples (or channels) of about :data:`CHUNK_BYTES` of
     lhs phases (``columns`` numbers per grid pixel; the layer's ``C`` by default)."""
@@ -155,13 +142,81 @@ def _block_rows(width: int, itemsize: int) -> int:
     return int(np.clip(BLOCK_BYTES // max(1, width * itemsize), 512, MAX_BLOCK_ROWS))
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """The loop, the buffers and the block sizes of one call (see :func:`layout`)."""
+
+    outputs: bool  # the loop over output positions (else over kernel offsets)
+    plan: _Plan
+    groups: int  # G * B
+    outer: int  # row-outer count: samples N/B (taps) or channels C/G (outputs)
+    cols: int  # lhs columns: channels C/G (taps) or samples N/B (outputs)
+    fg: int  # F / (G * B)
+    chunk: int  # row-outer entries per chunk
+    variant: str  # "small" (multiply-adds), "gather" (stack lhs slices), "scatter" (taps: add
+    #               shifted result blocks) or "stack-rhs" (outputs: stack shifted rhs slices)
+    step: int  # rows per block
+    by_phase: tuple[tuple[int, ...], ...]  # shift items of each phase
+
+    @property
+    def rows(self) -> int:
+        return self.chunk * self.plan.pixels
+
+    @property
+    def margin(self) -> int:
+        return self.plan.max_shift
+
+    @property
+    def width(self) -> int:
+        """Columns of the block buffer (stacked slices, or the result blocks side by side)."""
+        if self.variant == "small":
+            return 1  # a (G, rows) scratch of products in the taps loop
+        taps = len(self.plan.offset_shift) if not self.outputs and self.variant == "gather" \
+            else max(map(len, self.by_phase))
+        per = self.fg if self.variant in ("scatter", "stack-rhs") else self.cols
+        return taps * per
+
+    def buffer_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shapes of the buffers one call allocates (its result aside)."""
+        g, rows, block = self.groups, self.rows, min(self.step, self.rows)
+        extra = self.margin if self.outputs else 0
+        shapes = {f"lhs phase {i}": (g, rows + extra, self.cols) for i in range(len(self.plan.phases))}
+        shapes["grid operand"] = (g, extra + rows, self.fg)  # rhs on the grid, or the result rows
+        shapes["block"] = (g, block, self.width)
+        if self.outputs:
+            shapes["sums"] = (len(self.plan.offset_shift), g, self.cols, self.fg)
+        return shapes
+
+
+@functools.lru_cache(maxsize=256)
+def layout(spec, itemsize: int) -> _Layout:
+    """How :func:`conv` runs a :class:`~convgrad.general.ConvSpec` (no input dilation)."""
+    outputs = prod(spec.kernel_size) > prod(spec.out_size)
+    pl = plan(spec, outputs)
+    nb, cg = spec.batch // spec.batch_group_count, spec.in_channels // spec.feature_group_count
+    groups, fg = spec.groups, spec.out_channels // spec.groups
+    outer, cols = (cg, nb) if outputs else (nb, cg)
+    n0, n1 = next(iter(_chunks(outer, spec, pl, itemsize, groups * cols)))
+    by_phase = tuple(tuple(t for t, p in enumerate(pl.offset_phase) if p == ph)
+                     for ph in range(len(pl.phases)))
+    if groups > 1 and cols * fg <= SMALL_PRODUCT:
+        variant, step = "small", _block_rows(cols + fg, itemsize)
+    else:
+        thin_side = fg < cols if not outputs else fg < cols
+        variant = ("stack-rhs" if outputs else "scatter") if thin_side else "gather"
+        taps = len(pl.offset_shift) if variant == "gather" and not outputs else max(map(len, by_phase))
+        step = _stack_rows(taps, min(fg, cols) if thin_side else cols, itemsize)
+    return _Layout(outputs, pl, groups, outer, cols, fg, n1 - n0, variant, step, by_phase)
+
+
 def workspace_bytes(geom, itemsize: int = 4) -> int:
     """Peak bytes of the buffers of a layer's backward pass (``geom`` a layer's geometry) or of
     one general convolution (``geom`` a :class:`~convgrad.general.ConvSpec`), results excluded.
 
     The backward pass runs its two calls one after the other (the input gradient per output
-    phase), so its peak is the larger call's: per chunk the lhs phases, the grid operand (result
-    rows, or the rhs on the grid with a margin of ``max_shift`` rows) and one stacked block.
+    phase), so its peak is the largest call's: per chunk the lhs phases, the grid operand (the
+    result rows, or the rhs on the grid after a margin of ``max_shift`` rows), one block of
+    stacked slices (:meth:`_Layout.buffer_shapes`).
     """
     if not hasattr(geom, "batch_group_count"):
         from .general import dense_calls
@@ -169,15 +224,7 @@ def workspace_bytes(geom, itemsize: int = 4) -> int:
 
         return max(workspace_bytes(sub, itemsize) for spec in backward_specs(geom)
                    for *_, sub in dense_calls(spec) if sub is not None)
-    outputs = not _by_taps(geom)
-    pl = plan(geom, outputs)
-    groups, outer, cols, fg = _sizes(geom, outputs)
-    n0, n1 = next(iter(_chunks(outer, geom, pl, itemsize, groups * cols)))
-    rows = (n1 - n0) * pl.pixels
-    taps = max(pl.offset_phase.count(p) for p in range(len(pl.phases)))
-    block = min(_stack_rows(taps, max(cols, fg), itemsize), rows) * taps * max(cols, fg)
-    grid = (pl.max_shift + rows) * fg
-    return itemsize * groups * (len(pl.phases) * (rows + pl.max_shift) * cols + grid + block)
+    return itemsize * sum(prod(shape) for shape in layout(geom, itemsize).buffer_shapes().values())
 
 
 # --- buffers ---------------------------------------------------------------------------------------
@@ -238,62 +285,52 @@ def _lhs_phases(lhs_g, pl: _Plan, n0: int, n1: int, bufs) -> int:
 def conv(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
     """``out (N/B, F, *out)`` of the general convolution without input dilation, non-negative
     padding (:func:`convgrad.general.conv_general` prepares that)."""
-    return _taps(lhs, rhs, spec) if _by_taps(spec) else _outputs(lhs, rhs, spec)
+    return _outputs(lhs, rhs, spec) if layout(spec, lhs.dtype.itemsize).outputs else _taps(lhs, rhs, spec)
 
 
 def _taps(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
-    dtype, size = lhs.dtype, lhs.dtype.itemsize
-    groups, nb, cg, fg = _sizes(spec, outputs=False)
-    pl = plan(spec)
-    ntap = len(pl.offset_shift)
+    dtype = lhs.dtype
+    lay = layout(spec, dtype.itemsize)
+    pl, groups, cg, fg, ntap = lay.plan, lay.groups, lay.cols, lay.fg, len(lay.plan.offset_shift)
     out = empty_like_order(spec.out_shape, lhs, dtype)
     planar = _planar(lhs, 1)
-    lhs_g = _grouped(lhs, spec, outputs=False)
-    chunks = list(_chunks(nb, spec, pl, size, groups * cg))
-    rows_max = (chunks[0][1] - chunks[0][0]) * pl.pixels
-    bufs = [_buffer(groups, rows_max, cg, dtype, planar, zero=True) for _ in pl.phases]
+    shapes = lay.buffer_shapes()
+    bufs = [_buffer(*shapes[f"lhs phase {i}"], dtype, planar, zero=True) for i in range(len(pl.phases))]
+    ybuf = _buffer(*shapes["grid operand"], dtype, planar, zero=False)
+    block = _buffer(*shapes["block"], dtype, planar, zero=False)
     w = rhs.reshape(groups, fg, cg, ntap).transpose(3, 0, 2, 1)  # (K, G, C/G, F/G)
-    small = groups > 1 and cg * fg <= SMALL_PRODUCT
-    scatter = not small and fg < cg
-    ybuf = _buffer(groups, rows_max, fg, dtype, planar, zero=scatter)
-    if small:
+    if lay.variant == "small":
         w = np.ascontiguousarray(w)
-        step = _block_rows(cg + fg, size)
-        tmp = np.empty((groups, step), dtype)
-    elif scatter:  # per phase: all of its kernels side by side, (G, C/G, taps*F/G)
-        by_phase = [[k for k, p in enumerate(pl.offset_phase) if p == ph] for ph in range(len(bufs))]
-        wside = [np.ascontiguousarray(np.concatenate([w[k] for k in ks], axis=2)) for ks in by_phase]
-        step = _stack_rows(max(map(len, by_phase)), fg, size)
-        zbuf = _buffer(groups, min(step, rows_max), max(map(len, by_phase)) * fg, dtype, planar,
-                       zero=False)
+        tmp = block[:, :, 0]  # (G, rows of a block): the products before they are added
+    elif lay.variant == "scatter":  # per phase: all of its kernels side by side, (G, C/G, taps*F/G)
+        wside = [np.ascontiguousarray(np.concatenate([w[k] for k in ks], axis=2)) for ks in lay.by_phase]
     else:  # all kernels stacked, (G, K*C/G, F/G)
         wcat = np.ascontiguousarray(np.moveaxis(w, 0, 1).reshape(groups, ntap * cg, fg))
-        step = _stack_rows(ntap, cg, size)
-        stack = _buffer(groups, min(step, rows_max), ntap * cg, dtype, planar, zero=False)
-    for n0, n1 in chunks:
+    lhs_g = _grouped(lhs, spec, outputs=False)
+    for n0 in range(0, lay.outer, lay.chunk):
+        n1 = min(lay.outer, n0 + lay.chunk)
         rows = _lhs_phases(lhs_g, pl, n0, n1, bufs)
         last = rows - pl.max_shift  # rows q whose every read q + delta stays in the chunk
-        if scatter:
+        if lay.variant == "scatter":
             ybuf[:, :rows] = 0
-            _scatter_taps(ybuf, bufs, wside, by_phase, pl, rows, last, step, zbuf)
-        for b0 in range(0, last, step) if not scatter else ():
-            b1 = min(last, b0 + step)
+            _scatter_taps(ybuf, bufs, wside, lay, rows, last, block)
+        for b0 in range(0, last, lay.step) if lay.variant != "scatter" else ():
+            b1 = min(last, b0 + lay.step)
             slices = [bufs[p][:, b0 + sh:b1 + sh] for p, sh in zip(pl.offset_phase, pl.offset_shift)]
-            if small:
+            if lay.variant == "small":
                 _multiply_adds(ybuf[:, b0:b1], slices, w, tmp)
             else:
-                matmul_into(_gather(stack, slices), wcat, ybuf[:, b0:b1])
+                matmul_into(_gather(block, slices), wcat, ybuf[:, b0:b1])
         grid = ybuf[:, :rows].reshape(groups, n1 - n0, *pl.grid, fg)
         _grouped_out(out, groups)[:, n0:n1] = \
             grid[(slice(None), slice(None), *(slice(0, o) for o in spec.out_size), slice(None))]
     return out
 
 
-def _scatter_taps(ybuf, bufs, wside, by_phase, pl: _Plan, rows: int, last: int, step: int,
-                  zbuf: np.ndarray) -> None:
+def _scatter_taps(ybuf, bufs, wside, lay: _Layout, rows: int, last: int, zbuf: np.ndarray) -> None:
     """``Y[q] += Z_k[q + delta_k]`` with ``Z = L_phase @ [W_k | W_k' | ...]``, block by block."""
-    fg = ybuf.shape[2]
-    for p, ks in enumerate(by_phase):
+    fg, pl, step = ybuf.shape[2], lay.plan, lay.step
+    for p, ks in enumerate(lay.by_phase):
         for b0 in range(0, rows, step):
             b1 = min(rows, b0 + step)
             z = zbuf[:, :b1 - b0, :len(ks) * fg]
@@ -327,53 +364,42 @@ def _grouped_out(out: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _outputs(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
-    dtype, size = lhs.dtype, lhs.dtype.itemsize
-    groups, cg, nb, fg = _sizes(spec, outputs=True)
-    pl = plan(spec, outputs=True)
-    nout = len(pl.offset_shift)
-    margin = pl.max_shift
-    planar = _planar(lhs, 0)
+    dtype = lhs.dtype
+    lay = layout(spec, dtype.itemsize)
+    pl, groups, nb, fg, margin = lay.plan, lay.groups, lay.cols, lay.fg, lay.margin
+    planar, rhs_planar = _planar(lhs, 0), _planar(rhs, 0)
+    shapes = lay.buffer_shapes()
+    bufs = [_buffer(*shapes[f"lhs phase {i}"], dtype, planar, zero=True) for i in range(len(pl.phases))]
+    rbuf = _buffer(*shapes["grid operand"], dtype, rhs_planar, zero=True)
+    block = _buffer(*shapes["block"], dtype, rhs_planar if lay.variant == "stack-rhs" else planar,
+                    zero=False)
+    sums = np.zeros(shapes["sums"], dtype)  # (outputs, G, N/B, F/G)
     lhs_g = _grouped(lhs, spec, outputs=True)  # (G, C/G, *in, N/B)
     rhs_g = np.moveaxis(rhs.reshape(groups, fg, *rhs.shape[1:]), 1, -1)  # (G, C/G, *kernel, F/G)
-    chunks = list(_chunks(cg, spec, pl, size, groups * nb))
-    rows_max = (chunks[0][1] - chunks[0][0]) * pl.pixels
-    # the thinner operand's shifted slices are stacked: lhs (shift +delta) or rhs (shift -delta)
-    small = groups > 1 and nb * fg <= SMALL_PRODUCT
-    stack_lhs = nb <= fg
-    bufs = [_buffer(groups, rows_max + margin, nb, dtype, planar, zero=True) for _ in pl.phases]
-    rbuf = _buffer(groups, margin + rows_max, fg, dtype, _planar(rhs, 0), zero=True)
-    acc = np.zeros((nout, groups, nb, fg), dtype)
-    width = nb if stack_lhs else fg
-    by_phase = [[t for t, p in enumerate(pl.offset_phase) if p == ph] for ph in range(len(bufs))]
-    step = _stack_rows(max(map(len, by_phase)), width, size)
-    stack = _buffer(groups, min(step, rows_max), max(map(len, by_phase)) * width, dtype,
-                    planar if stack_lhs else _planar(rhs, 0), zero=False)
     kernel = tuple(slice(0, k) for k in spec.kernel_size)
-    for c0, c1 in chunks:
+    for c0 in range(0, lay.outer, lay.chunk):
+        c1 = min(lay.outer, c0 + lay.chunk)
         rows = _lhs_phases(lhs_g, pl, c0, c1, bufs)
         _fill(rbuf[:, margin:], rhs_g[:, c0:c1], rows, pl.grid, kernel, kernel)
         r = rbuf[:, margin:margin + rows]
-        for p, ts in enumerate(by_phase):
-            for b0 in range(0, rows, step):
-                b1 = min(rows, b0 + step)
-                if small:
-                    lb = bufs[p][:, b0:b1]
-                    for t in ts:
-                        sh = pl.offset_shift[t]
-                        acc[t] += np.einsum("gbm,gbf->gmf", bufs[p][:, b0 + sh:b1 + sh], r[:, b0:b1])
-                    continue
-                if stack_lhs:
-                    lb = _gather(stack, [bufs[p][:, b0 + pl.offset_shift[t]:b1 + pl.offset_shift[t]]
-                                         for t in ts])
+        for p, ts in enumerate(lay.by_phase):
+            shifts = [pl.offset_shift[t] for t in ts]
+            for b0 in range(0, rows, lay.step):
+                b1 = min(rows, b0 + lay.step)
+                if lay.variant == "small":
+                    for t, sh in zip(ts, shifts):
+                        sums[t] += np.einsum("gbm,gbf->gmf", bufs[p][:, b0 + sh:b1 + sh], r[:, b0:b1])
+                elif lay.variant == "gather":  # lhs slices shifted by +delta, side by side
+                    lb = _gather(block, [bufs[p][:, b0 + sh:b1 + sh] for sh in shifts])
                     part = matmul_tn(lb, r[:, b0:b1])  # (G, taps*N/B, F/G)
-                    acc[ts] += np.moveaxis(part.reshape(groups, len(ts), nb, fg), 1, 0)
-                else:
-                    rb = _gather(stack, [rbuf[:, margin + b0 - pl.offset_shift[t]:
-                                              margin + b1 - pl.offset_shift[t]] for t in ts])
+                    sums[list(ts)] += np.moveaxis(part.reshape(groups, len(ts), nb, fg), 1, 0)
+                else:  # rhs slices shifted by -delta, side by side
+                    rb = _gather(block, [rbuf[:, margin + b0 - sh:margin + b1 - sh] for sh in shifts])
                     part = matmul_tn(bufs[p][:, b0:b1], rb)  # (G, N/B, taps*F/G)
-                    acc[ts] += np.moveaxis(part.reshape(groups, nb, len(ts), fg), 2, 0)
+                    sums[list(ts)] += np.moveaxis(part.reshape(groups, nb, len(ts), fg), 2, 0)
     out = empty_like_order(spec.out_shape, lhs, dtype)
-    # acc[t, g, m, f] -> out[m, g*F/G + f, *t]
-    out[...] = acc.reshape(*spec.out_size, groups, nb, fg).transpose(
-        spec.ndim + 1, spec.ndim, spec.ndim + 2, *range(spec.ndim)).reshape(spec.out_shape)
+    # sums[t, g, m, f] -> out[m, g*F/G + f, *t]
+    nd = spec.ndim
+    out[...] = sums.reshape(*spec.out_size, groups, nb, fg).transpose(
+        nd + 1, nd, nd + 2, *range(nd)).reshape(spec.out_shape)
     return out

@@ -37,8 +37,8 @@ from .arrays import (
 )
 from .choice import (  # noqa: F401  (re-exported: the rule's constants belong to the public maps)
     FFT_PENALTY,
-    IM2COL_FORWARD_MAX_FLOPS,
     IM2COL_MAX_CHANNELS,
+    IM2COL_MAX_FLOPS,
     OPS,
     choose_method,
 )
