@@ -1,4 +1,4 @@
-"""The Fourier method: the three maps as products of spectra, with NumPy's real FFTs.
+"""The Fourier method: the general convolution as products of spectra, with NumPy's real FFTs.
 
 On a periodic grid of length ``L`` the discrete Fourier transform turns a convolution into a
 product and a cross-correlation into a product with the *conjugate* spectrum (for real data)::
@@ -6,25 +6,27 @@ product and a cross-correlation into a product with the *conjugate* spectrum (fo
     corr(c, x)[o] = sum_k c[k] x[o + k]      <->   conj(C(xi)) X(xi)
     conv(a, b)[m] = sum_o a[o] b[m - o]      <->   A(xi) B(xi)
 
-A layer is a correlation, so with hats for spectra over the spatial axes and ``W`` the kernel
-dilated by ``d`` (``d - 1`` zeros between taps)::
+The general convolution (without input dilation, :mod:`convgrad.general`) is a correlation, so
+with hats for spectra over the spatial axes and the kernel dilated by ``r`` (``r - 1`` zeros
+between taps), per group::
 
-    forward   y_hat[n, f]  = sum_c conj(w_hat[f, c]) x_hat[n, c]    then keep every s-th output
-    input     x_hat_bar[n, c] = sum_f w_hat[f, c] y_hat_bar[n, f]   (y_bar spread out by s first)
-    weight    w_hat_bar[f, c] = sum_n conj(y_hat_bar[n, f]) x_hat[n, c]  then keep taps d*k
+    out_hat[m, f] = sum_c conj(rhs_hat[f, c]) lhs_hat[m, c]     then keep every s-th output
 
-per group. The adjoint of "multiply by ``conj(w_hat)``" is "multiply by ``w_hat``": that is the
-whole of the input gradient. The spectra are products of length ``L`` periodic sequences, so
-``L`` must be long enough that nothing wraps around into the entries that are kept: the padded
-input length ``P`` is enough for all three (see :func:`fft_size`).
+A layer's three maps are three such calls (:mod:`convgrad.rules`): in the input gradient the lhs
+is ``dy`` (one call per output phase when the layer has a stride, :func:`convgrad.general.lhs_phases`)
+and the rhs the flipped kernel; in the weight gradient the lhs is the input with batch and
+channels swapped and the rhs ``dy``, dilated by the layer's stride, with per frequency the
+product ``sum_n conj(dy_hat[n, f]) x_hat[n, c]``. The spectra are products of length ``L``
+periodic sequences, so ``L`` must be long enough that nothing wraps around into the entries that
+are kept: the padded lhs length ``P`` is enough (see :func:`fft_size` for a layer's forward map).
 
 Stride and dilation are handled exactly but not cheaply: the stride-1 correlation is computed
 and subsampled, and the dilated kernel is transformed with its zeros. The method pays off when
 the kernel is large (:func:`fft_flops` against :attr:`ConvGeometry.flops`; see
-:func:`convgrad.functional.choose_method`).
+:func:`convgrad.choice.choose_method`).
 
-**Memory.** The zero-padded input, its spectrum (``N * C * prod(L[:-1]) * (L[-1]//2 + 1)``
-complex numbers, about the size of the padded input in bytes), the kernel's and the output's
+**Memory.** The zero-padded lhs, its spectrum (``N * C * prod(L[:-1]) * (L[-1]//2 + 1)``
+complex numbers, about the size of the padded lhs in bytes), the kernel's and the output's
 spectra, and one transposed copy of each spectrum for the per-frequency matrix products.
 float32 is computed in complex64 (NumPy 2), float64 in complex128.
 """

@@ -1,14 +1,17 @@
 """The public functions: forward, the three gradients, and their combination.
 
-Every function checks its arguments through :func:`convgrad.geometry.conv_geometry` first, views
-the arrays in the internal batched channels-first order (:mod:`convgrad.arrays`), and hands them
-to one method module, each of which implements the same three maps:
+Every function checks its arguments through :func:`convgrad.geometry.conv_geometry` first and
+views the arrays in the internal batched channels-first order (:mod:`convgrad.arrays`). Then
+each map is one call of the general convolution :func:`convgrad.general.conv_general`: the
+forward map directly, the input gradient and the weight gradient by the two transpose rules of
+:mod:`convgrad.rules` (the operands' roles swapped). The call runs one of the methods, each of
+which implements the general convolution once:
 
 ===============  ==========================================================================
 ``reference``    the index formula, a loop over output positions (:mod:`convgrad.reference`)
-``direct``       one GEMM per kernel offset on flat rows of the padded input
-                 (:mod:`convgrad.direct`)
-``im2col``       a column matrix (in chunks of bounded size) and one GEMM per group
+``direct``       one GEMM per block of flat rows of the padded input, the slices of all
+                 kernel offsets side by side (:mod:`convgrad.direct`)
+``im2col``       a column matrix (in pieces of bounded size) and one GEMM per group
                  (:mod:`convgrad.im2col`)
 ``fft``          products of real-FFT spectra (:mod:`convgrad.fft`)
 ``auto``         chosen from the shapes by :func:`choose_method`

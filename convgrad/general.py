@@ -335,19 +335,19 @@ def conv_general(
     dtype = result_dtype(lhs, rhs)
     if method == "auto":
         method = "reference" if dtype.kind == "O" else "direct"
-    return run(check_method(method), lhs, rhs, spec)
+    impl = check_method(method)
+    if method == "reference":  # the formula itself, input dilation included
+        return impl.conv(lhs, rhs, spec)
+    if dtype.kind != "f":
+        raise TypeError(f"method {method!r} computes in floating point, got dtype {dtype}; use "
+                        f"method='reference' (or 'auto') for object arrays")
+    return run(impl, lhs.astype(dtype, copy=False), rhs.astype(dtype, copy=False), spec)
 
 
 def run(impl: ModuleType, lhs: np.ndarray, rhs: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """``conv_general`` of checked operands with one method's module."""
-    dtype = result_dtype(lhs, rhs)
-    if impl.__name__.endswith("reference"):  # the formula itself, input dilation included
-        return impl.conv(lhs, rhs, spec)
-    if dtype.kind != "f":
-        raise TypeError(
-            f"method {impl.__name__.rsplit('.', 1)[-1]!r} computes in floating point, got dtype "
-            f"{dtype}; use method='reference' (or 'auto') for object arrays")
-    lhs, rhs = lhs.astype(dtype, copy=False), rhs.astype(dtype, copy=False)
+    """``conv_general`` with one method's module: its dense calls (:func:`dense_calls`), each
+    written into its output phase."""
+    dtype = lhs.dtype
     calls = list(dense_calls(spec))
     if len(calls) == 1 and calls[0][1] is not None:  # one dense call: its result is the result
         _, rhs_index, lhs_index, sub = calls[0]
