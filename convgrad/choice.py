@@ -57,7 +57,8 @@ def choose_method(geom: ConvGeometry, dtype: np.dtype, op: str = "backward", *,
         Instead of the rule, time each of :data:`CANDIDATES` on random arrays of these shapes
         (``rounds`` alternating rounds, after one warm-up call each) and return
         ``(fastest, {method: median seconds})``, as SciPy's ``choose_conv_method`` does. The
-        benchmark reports how often the rule agrees with this (:doc:`/book/performance`).
+        benchmark (``python -m benchmarks``) reports how often the rule agrees with the fastest
+        method it measured.
 
     The rule looks only at the shapes, so a layer always runs the same code.
     """

@@ -356,6 +356,11 @@ def test_direct_workspace_by_hand():
     # C = 2, F = 4: lhs phase 12 rows x 2, result rows 12 x 4, the 3 lhs slices side by side 12 x 6
     spec = conv_spec((2, 2, 6), (4, 2, 3))
     assert direct.workspace_bytes(spec, 4) == 4 * (12 * 2 + 12 * 4 + 12 * 3 * 2)
+    # outputs loop with the lhs slices stacked (N = 2 <= F = 3): 2 channels on an 8-pixel grid
+    # (6 taps + 2 shifts), 16 rows, margin 2: lhs phase 18 x 2, rhs on the grid 18 x 3, the 3
+    # shifted lhs slices side by side 16 x 6, sums 3 x 2 x 3
+    spec = conv_spec((2, 2, 8), (3, 2, 6))
+    assert direct.workspace_bytes(spec, 8) == 8 * (18 * 2 + 18 * 3 + 16 * 6 + 18)
     # outputs loop (weight gradient shape): kernel 6 > out 3; grid over 6 taps + 2 shifts = 8
     # pixels, rows (channel, pixel) for 2 channels = 16, margin 2; lhs columns N = 3, F = 2:
     # lhs phase (16 + 2) x 3, rhs on the grid (2 + 16) x 2, the rhs slices of the 3 outputs side
@@ -407,3 +412,26 @@ def test_direct_workspace_is_what_it_allocates(lhs_shape, rhs_shape, opts, varia
         tracemalloc.stop()
     model = direct.workspace_bytes(spec, 4)
     assert 0.95 * model <= peak <= 1.05 * model + 2 * rhs.nbytes + 4096
+
+
+@pytest.mark.parametrize("opts", [dict(feature_group_count=1.0), dict(batch_group_count=2.0),
+                                  dict(feature_group_count=True)])
+def test_group_counts_must_be_ints(opts):
+    with pytest.raises(ValueError, match="must be positive ints"):
+        conv_spec((2, 4, 5), (4, 4, 3), **opts)
+
+
+def test_rules_take_the_layer_defaults():
+    """grad_input_via_conv and grad_weight_via_conv without options: stride 1, no padding, no
+    dilation, one group, channels first (the full correlation and the valid correlation)."""
+    from convgrad.rules import grad_input_via_conv, grad_weight_via_conv
+
+    rng = np.random.default_rng(12)
+    x, w = rng.standard_normal((2, 3, 7)), rng.standard_normal((4, 3, 3))
+    dy = rng.standard_normal((2, 4, 5))
+    dx = np.zeros_like(x)
+    for n, f, c, o, k in product(range(2), range(4), range(3), range(5), range(3)):
+        dx[n, c, o + k] += dy[n, f, o] * w[f, c, k]
+    dw = np.einsum("nfo,ncok->fck", dy, np.stack([x[:, :, k:k + 5] for k in range(3)], -1))
+    np.testing.assert_allclose(grad_input_via_conv(dy, w, x.shape), dx, rtol=1e-12)
+    np.testing.assert_allclose(grad_weight_via_conv(dy, x, w.shape), dw, rtol=1e-12)
