@@ -29,6 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .arrays import crop, window, zero_pad
+from .gemm import matmul_into
 from .geometry import ConvGeometry
 
 #: Largest column matrix built at once, in bytes (one piece; at least one line of one sample).
@@ -136,7 +137,8 @@ def conv(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
         for a0, a1 in parts:
             cols = _columns(x_pad, spec, a0, a1, spec.feature_group_count)  # (B*m*lines, G, C/G*K)
             cols = cols.reshape(b, -1, cols.shape[2]) if b > 1 else cols.swapaxes(0, 1)
-            piece = np.matmul(cols, wt)  # (G, rows, F/G)
+            piece = np.empty((groups, cols.shape[1], fg), dtype)
+            matmul_into(cols, wt, piece)  # (G, rows, F/G)
             piece = np.moveaxis(piece.reshape(groups, m1 - m0, a1 - a0, *spec.out_size[1:], fg), 0, -2)
             out[m0:m1, a0:a1] = piece.reshape(*piece.shape[:-2], spec.out_channels)
     return np.moveaxis(out, -1, 1)
