@@ -11,7 +11,7 @@ import numpy as np
 
 from . import memory
 from .cases import BY_NAME, CASES, QUICK
-from .machine import machine_info
+from .machine import load_average, machine_info
 from .timing import GEMM, METHODS, TORCH, time_case
 
 MEMORY_CASES = ["large", "mid"]
@@ -45,15 +45,16 @@ def _fmt(v, spec: str) -> str:
 LEGEND = (
     "ms: median time of one call over the rounds; min: the fastest round. x torch: the median over\n"
     "the rounds of (this time / PyTorch's time in the same round), so it may differ from the ratio\n"
-    "of the ms columns when the machine's speed drifts; < 1 is faster than PyTorch. % GEMM: the\n"
-    "same for NumPy's matmul of the im2col shapes, as a percentage of its rate. auto (x): the\n"
-    "method the rule chose; [y] after it: the fastest method measured, when it is another one."
+    "of the ms columns when the machine's speed drifts; < 1 is faster than PyTorch. x t.min: the\n"
+    "ratio of the two fastest rounds, the least disturbed by other jobs on a shared machine.\n"
+    "% GEMM: the median paired ratio to NumPy's matmul of the im2col shapes, as a percentage of\n"
+    "its rate. auto (x): the method the rule chose; [y]: the fastest method measured, if another."
 )
 
 
 def print_table(rows: list[dict]) -> None:
     head = f"{'case':<10} {'dtype':<8} {'op':<6} {'method':<22} {'ms':>9} {'min':>9} {'GFLOP/s':>8} " \
-           f"{'x torch':>8} {'% GEMM':>7}"
+           f"{'x torch':>8} {'x t.min':>8} {'% GEMM':>7}"
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -63,7 +64,7 @@ def print_table(rows: list[dict]) -> None:
         pct = None if r["ratio_gemm"] is None else 100.0 / r["ratio_gemm"]
         print(f"{r['case']:<10} {r['dtype']:<8} {r['op']:<6} {name:<22} {r['median_ms']:>9.3f} "
               f"{r['min_ms']:>9.3f} {r['gflops']:>8.1f} {_fmt(r['ratio_torch'], '8.2f'):>8} "
-              f"{_fmt(pct, '7.0f'):>7}")
+              f"{_fmt(r.get('ratio_torch_min'), '8.2f'):>8} {_fmt(pct, '7.0f'):>7}")
 
 
 def rule_agreement(rows: list[dict]) -> tuple[int, int]:
@@ -102,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                 print_table(case_rows)
                 print()
                 rows.extend(case_rows)
+    info["load_average_after"] = load_average()
+    print(f"load average (1, 5, 15 min) before: {info['load_average']}, after: "
+          f"{info['load_average_after']}")
     agreed, total = rule_agreement(rows)
     if total:
         print(f"the rule of method='auto' chose the fastest method in {agreed} of {total} "

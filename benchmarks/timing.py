@@ -146,6 +146,7 @@ def time_case(case: Case, dtype, rounds: int, torch=None, methods=METHODS, ops=O
                 "fastest": fastest if name == "auto" else None,
                 "median_ms": 1e3 * med, "min_ms": 1e3 * min(ts), "gflops": flops / med / 1e9,
                 "ratio_torch": median_ratio(ts, times.get(TORCH, [])),
+                "ratio_torch_min": min(ts) / min(times[TORCH]) if times.get(TORCH) else None,
                 "ratio_gemm": median_ratio(ts, times[GEMM]),
                 "rounds": len(ts),
                 "times_ms": [1e3 * t for t in ts],

@@ -86,3 +86,36 @@ def draw_gflops(cases: list[str], gflops: dict[str, list[float | None]], peak: f
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
     return fig
+
+
+def draw_headline(cases: list[str], auto: list[float | None], gemm: list[float | None],
+                  title: str) -> plt.Figure:
+    """The Performance page's result: per layer, ``auto``'s time relative to PyTorch's (bars)
+    and that of NumPy's bare matrix product of the same operations (diamonds), on a log scale
+    with PyTorch at 1.
+
+    Parameters
+    ----------
+    cases : layer names, one row each
+    auto, gemm : time ratios to PyTorch per case (``None`` where not measured)
+    title : the figure's title
+    """
+    fig, ax = plt.subplots(figsize=(8.0, 0.5 * len(cases) + 1.8))
+    pos = np.arange(len(cases))
+    a = np.array([np.nan if r is None else r for r in auto], dtype=float)
+    g = np.array([np.nan if r is None else r for r in gemm], dtype=float)
+    faster = a <= 1.0
+    ax.barh(pos, a, 0.6, color=np.where(faster, COLOURS["auto"], "tab:orange"),
+            label="convgrad, method='auto'")
+    ax.scatter(g, pos, marker="D", color="black", zorder=3, s=28,
+               label="NumPy's matmul of the same work")
+    ax.axvline(1.0, color="black", lw=1.2)
+    ax.text(1.0, -0.9, " PyTorch CPU", va="center", fontsize=9)
+    ax.set_xscale("log")
+    ax.set_yticks(pos, cases)
+    ax.set_ylim(len(cases) - 0.4, -1.3)
+    ax.set_xlabel("time / PyTorch's time (median of paired ratios; log scale, < 1 is faster)")
+    ax.set_ylabel("layer")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=9)
+    return fig
