@@ -221,11 +221,10 @@ def axis_phases(n: int, k: int, out: int, s: int, lo: int, ld: int, rd: int) -> 
 
 
 def lhs_phases(spec: ConvSpec):
-    """Yield ``(out_index, rhs_index, sub_spec_options)`` for each output phase of ``spec``.
-
-    ``out[out_index] = conv(lhs, rhs[rhs_index], **options)`` with no input dilation; a phase
-    that no tap reaches is yielded with ``rhs_index=None`` (its outputs are zero).
-    """
+    """Yield ``(out_index, rhs_index, sub_spec)`` for each output phase of ``spec``:
+    ``out[out_index]`` is the convolution of ``lhs`` with ``rhs[rhs_index]`` under ``sub_spec``,
+    which has no input dilation; ``None`` and ``None`` for a phase that no tap reaches (its
+    outputs are zero)."""
     per_axis = [axis_phases(n, k, o, s, lo, ld, rd) for n, k, o, s, (lo, _), ld, rd in zip(
         spec.in_size, spec.kernel_size, spec.out_size, spec.window_strides, spec.padding,
         spec.lhs_dilation, spec.rhs_dilation)]
@@ -236,10 +235,14 @@ def lhs_phases(spec: ConvSpec):
             yield out_index, None, None
             continue
         rhs_index = (slice(None), slice(None), *(slice(p.beta, None, p.tap_step) for p in phases))
-        pads = tuple((-p.start, p.stride * (p.count - 1) + p.dilation * (p.taps - 1) + p.start + 1 - n)
-                     for p, n in zip(phases, spec.in_size))
-        yield out_index, rhs_index, dict(window_strides=tuple(p.stride for p in phases),
-                                         padding=pads, rhs_dilation=tuple(p.dilation for p in phases))
+        pads = [(-p.start, p.stride * (p.count - 1) + p.dilation * (p.taps - 1) + p.start + 1 - n)
+                for p, n in zip(phases, spec.in_size)]
+        sub = conv_spec(spec.lhs_shape, (*spec.rhs_shape[:2], *(p.taps for p in phases)),
+                        window_strides=[p.stride for p in phases], padding=pads,
+                        rhs_dilation=[p.dilation for p in phases],
+                        feature_group_count=spec.feature_group_count,
+                        batch_group_count=spec.batch_group_count)
+        yield out_index, rhs_index, sub
 
 
 def tighten(spec: ConvSpec) -> tuple[tuple[slice, ...], ConvSpec] | None:
@@ -264,13 +267,7 @@ def dense_calls(spec: ConvSpec):
     and with non-negative padding that make up ``spec``; ``out[out_index]`` is the result of
     ``lhs[lhs_index]`` and ``rhs[rhs_index]`` under ``dense_spec``, or zero if that is ``None``."""
     whole = (slice(None),) * (spec.ndim + 2)
-    parts = [(whole, whole, spec)] if max(spec.lhs_dilation) == 1 else (
-        (o, r, None if r is None else conv_spec(
-            spec.lhs_shape, (spec.out_channels, spec.rhs_shape[1], *(
-                len(range(*sl.indices(k))) for sl, k in zip(r[2:], spec.kernel_size))),
-            feature_group_count=spec.feature_group_count,
-            batch_group_count=spec.batch_group_count, **options))
-        for o, r, options in lhs_phases(spec))
+    parts = lhs_phases(spec) if max(spec.lhs_dilation) > 1 else [(whole, whole, spec)]
     for out_index, rhs_index, sub in parts:
         tight = None if sub is None or spec.batch == 0 else tighten(sub)
         if tight is None:
