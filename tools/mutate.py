@@ -84,12 +84,12 @@ def mutate(source: str, index: int) -> str:
     return ast.unparse(tree)
 
 
-def run_tests(workdir: Path, tests: list[str], timeout: float) -> bool:
+def run_tests(workdir: Path, tests: list[str], timeout: float, keyword: str) -> bool:
     """True if the tests fail (the mutant is killed)."""
     env = dict(os.environ)
     env.setdefault("CONVGRAD_EXAMPLES", "50")
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-           *tests]
+           "-k", keyword, *tests]
     try:
         proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, timeout=timeout,
                               check=False)
@@ -105,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tests", nargs="*", default=DEFAULT_TESTS)
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per test run")
+    p.add_argument("--keyword", default="not benchmark",
+                   help="pytest -k expression (default: leave out the benchmark's smoke tests, "
+                        "which time themselves out on a busy machine)")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="convgrad-mutants-"))
     try:
         for name in ("convgrad", "tests", "benchmarks", "pyproject.toml"):
             src = ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
-        if run_tests(work, args.tests, args.timeout):
+        if run_tests(work, args.tests, args.timeout, args.keyword):
             print("the tests fail on the unmutated code: nothing to measure", file=sys.stderr)
             return 2
         rng = random.Random(args.seed)
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             for index, what, line in chosen:
                 (work / module).write_text(mutate(source, index))
                 t = time.perf_counter()
-                dead = run_tests(work, args.tests, args.timeout)
+                dead = run_tests(work, args.tests, args.timeout, args.keyword)
                 total += 1
                 killed += dead
                 status = "killed" if dead else "SURVIVED"
