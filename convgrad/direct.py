@@ -216,7 +216,7 @@ def workspace_bytes(geom, itemsize: int = 4) -> int:
     The backward pass runs its two calls one after the other (the input gradient per output
     phase), so its peak is the largest call's: per chunk the lhs phases, the grid operand (the
     result rows, or the rhs on the grid after a margin of ``max_shift`` rows), one block of
-    stacked slices (:meth:`_Layout.buffer_shapes`).
+    stacked slices (listed by the ``buffer_shapes`` of the call's :func:`layout`).
     """
     if not hasattr(geom, "batch_group_count"):
         from .general import dense_calls

@@ -46,19 +46,12 @@ Pairs = tuple[tuple[int, int], ...]
 class ConvSpec:
     """The sizes of one general convolution, checked (see :func:`conv_spec`).
 
-    Attributes
-    ----------
-    batch, in_channels : int
-        ``N`` and ``C`` of ``lhs (N, C, *in_size)``.
-    out_channels : int
-        ``F`` of ``rhs (F, C/G, *kernel_size)``.
-    in_size, kernel_size, out_size : tuple of int
-    window_strides, lhs_dilation, rhs_dilation : tuple of int
-        ``s``, ``l`` and ``r``, one positive entry per spatial axis.
-    padding : tuple of (int, int)
-        ``(lo, hi)`` per axis, on the lhs after its dilation; negative entries crop.
-    feature_group_count, batch_group_count : int
-        ``G`` and ``B``.
+    ``batch`` and ``in_channels`` are ``N`` and ``C`` of ``lhs (N, C, *in_size)``;
+    ``out_channels`` is ``F`` of ``rhs (F, C/G, *kernel_size)``; ``window_strides``,
+    ``lhs_dilation`` and ``rhs_dilation`` are ``s``, ``l`` and ``r``, one positive entry per
+    spatial axis; ``padding`` is one ``(lo, hi)`` pair per axis, applied to the lhs after its
+    dilation (negative entries crop); ``feature_group_count`` and ``batch_group_count`` are
+    ``G`` and ``B``.
     """
 
     batch: int
