@@ -435,3 +435,24 @@ def test_rules_take_the_layer_defaults():
     dw = np.einsum("nfo,ncok->fck", dy, np.stack([x[:, :, k:k + 5] for k in range(3)], -1))
     np.testing.assert_allclose(grad_input_via_conv(dy, w, x.shape), dx, rtol=1e-12)
     np.testing.assert_allclose(grad_weight_via_conv(dy, x, w.shape), dw, rtol=1e-12)
+
+
+def test_direct_block_sizes_by_hand():
+    """Where the budgets bind: the stacked block (4 MiB, at least 256 rows), the chunk of lhs
+    phases (4 MiB, at least one sample), the multiply-add block (1 MiB, at most 16384 rows)."""
+    # one sample per chunk (4094 outputs + 2 = 4096 grid rows x 256 x 4 bytes = 4 MiB); 3 taps
+    # x 256 channels: 4 MiB / 3072 bytes = 1365 rows of stacked slices
+    spec = conv_spec((2, 256, 4096), (256, 256, 3))
+    assert direct.workspace_bytes(spec, 4) == 4 * (4096 * 256 + 4096 * 256 + 1365 * 768)
+    # 9 taps x 512 channels = 18 KiB a row: the budget gives 227 rows, the floor is 256
+    spec = conv_spec((1, 512, 40, 40), (512, 512, 3, 3))
+    assert direct.workspace_bytes(spec, 4) == 4 * (1600 * 512 * 2 + 256 * 9 * 512)
+    # stride 2: two phases of 8192 pixels x 64 channels (4 MiB: one sample per chunk); the
+    # block stacks all 3 taps: 4 MiB / (3 * 64 * 4) = 5461 rows
+    spec = conv_spec((1, 64, 16384), (64, 64, 3), window_strides=2)
+    assert direct.workspace_bytes(spec, 4) == 4 * (2 * 8192 * 64 + 8192 * 64 + 5461 * 192)
+    # multiply-adds (2 groups, C/G = 1, F/G = 16): 1 MiB / ((1 + 16) * 4) = 15420 rows a block,
+    # 4 samples of 64 x 64 grid pixels in the chunk: 16384 rows
+    spec = conv_spec((4, 2, 64, 64), (32, 1, 3, 3), feature_group_count=2)
+    assert direct.layout(spec, 4).variant == "small"
+    assert direct.workspace_bytes(spec, 4) == 4 * 2 * (16384 * 1 + 16384 * 16 + 15420)
