@@ -72,7 +72,6 @@ class _Plan:
     offset_shift: tuple[int, ...]  # flat row shift delta of each shift item
     src: tuple[tuple[slice, ...], ...]  # per phase: lhs pixels step*u + rho - p_lo ...
     dst: tuple[tuple[slice, ...], ...]  # ... and the grid pixels u they go to
-    covers_input: bool  # every lhs pixel lies in some phase's grid
 
     @property
     def max_shift(self) -> int:
@@ -114,12 +113,7 @@ def plan(geom, outputs: bool = False) -> _Plan:
             dst_axes.append(slice(u0, max(u1, u0)))
         src.append(tuple(src_axes))
         dst.append(tuple(dst_axes))
-    covers = all(
-        len(res) == s and all((n - 1 + lo - r) // s + 1 <= u_count for r in res)
-        for n, u_count, s, (lo, _), res in zip(geom.in_size, grid, step, geom.padding, axis_residues)
-    )
-    return _Plan(grid, phases, tuple(offset_phase), tuple(offset_shift), tuple(src), tuple(dst),
-                 covers)
+    return _Plan(grid, phases, tuple(offset_phase), tuple(offset_shift), tuple(src), tuple(dst))
 
 
 def _chunks(n: int, geom, pl: _Plan, itemsize: int, columns: int | None = None):

@@ -60,21 +60,17 @@ def im2col(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     return _columns(_padded_channels_last(x, geom), geom)
 
 
-def _add_columns(x_pad: np.ndarray, cols: np.ndarray, geom: ConvGeometry, a0: int, a1: int) -> None:
-    """Add rows ``cols`` of the outputs ``[a0, a1)`` (first axis) into their windows of ``x_pad``."""
-    n = x_pad.shape[0]
-    patches = cols.reshape(n, a1 - a0, *geom.out_size[1:], geom.in_channels, *geom.kernel_size)
+def col2im(cols: np.ndarray, geom: ConvGeometry, n: int) -> np.ndarray:
+    """Adjoint of :func:`im2col`: ``(N*prod(out), G, C/G*prod(kernel))`` -> ``(N, C, *in)``.
+
+    Every row is added back into the window of the padded input it came from; the padding is
+    then cropped off.
+    """
+    x_pad = np.zeros((n, *geom.padded_size, geom.in_channels), dtype=cols.dtype)
+    patches = cols.reshape(n, *geom.out_size, geom.in_channels, *geom.kernel_size)
     for k in np.ndindex(*geom.kernel_size):
         start = tuple(d * ki for d, ki in zip(geom.dilation, k))
-        start = (start[0] + geom.stride[0] * a0, *start[1:])
-        x_pad[(slice(None), *window(start, (a1 - a0, *geom.out_size[1:]), geom.stride))] += \
-            patches[(Ellipsis, *k)]
-
-
-def col2im(cols: np.ndarray, geom: ConvGeometry, n: int) -> np.ndarray:
-    """Adjoint of :func:`im2col`: ``(N*prod(out), G, C/G*prod(kernel))`` -> ``(N, C, *in)``."""
-    x_pad = np.zeros((n, *geom.padded_size, geom.in_channels), dtype=cols.dtype)
-    _add_columns(x_pad, cols, geom, 0, geom.out_size[0])
+        x_pad[(slice(None), *window(start, geom.out_size, geom.stride))] += patches[(Ellipsis, *k)]
     return np.moveaxis(crop(x_pad, geom.padding, first_axis=1), -1, 1)
 
 

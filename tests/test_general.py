@@ -308,6 +308,14 @@ def test_column_matrix_bytes_by_hand():
     assert im2col.column_matrix_bytes(conv_geometry((3, 6, 5), (4, 3, 3, 2)), 8) == 8 * 16 * 18
 
 
+def test_im2col_pieces_of_the_large_layer():
+    """27.6 MiB of columns per sample: one sample fits the 32 MiB budget, two do not."""
+    g = conv_geometry((8, 256, 56, 56), (256, 256, 3, 3), padding=1)
+    assert 56 * 56 * 256 * 9 * 4 / 2**20 == 27.5625
+    assert [p[:2] for p in im2col.pieces(8, g, 4)] == [(n, n + 1) for n in range(8)]
+    assert len(list(im2col.pieces(8, g, 2))) == 4  # float16-sized entries: two per piece
+
+
 def test_im2col_pieces_respect_the_budget(monkeypatch):
     g = conv_geometry((5, 2, 6, 6), (3, 2, 2, 2))  # 25 outputs of 8 numbers: 800 bytes per sample
     monkeypatch.setattr(im2col, "MAX_COLUMN_BYTES", 1600)
