@@ -47,6 +47,15 @@ def matmul_gflops(dtype, n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (runnable processes; ``None`` where unknown): on a
+    shared machine, how busy it was while the benchmark ran."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def machine_info(threads: int, torch_version: str | None, quick: bool) -> dict:
     versions = {"python": sys.version.split()[0], "numpy": np.__version__}
     for name in ("scipy", "threadpoolctl"):
@@ -69,6 +78,7 @@ def machine_info(threads: int, torch_version: str | None, quick: bool) -> dict:
                                if k in os.environ},
         "versions": versions,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average": load_average(),
         "matmul_gflops": {f"{n}x{n} float32": matmul_gflops(np.float32, n),
                           f"{n}x{n} float64": matmul_gflops(np.float64, n)},
     }

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import memory
 from .cases import BY_NAME, CASES, QUICK
-from .machine import machine_info
+from .machine import load_average, machine_info
 from .timing import GEMM, METHODS, TORCH, time_case
 
 MEMORY_CASES = ["large", "mid"]
@@ -42,16 +42,35 @@ def _fmt(v, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
 
+LEGEND = (
+    "ms: median time of one call over the rounds; min: the fastest round. x torch: the median over\n"
+    "the rounds of (this time / PyTorch's time in the same round), so it may differ from the ratio\n"
+    "of the ms columns when the machine's speed drifts; < 1 is faster than PyTorch. x t.min: the\n"
+    "ratio of the two fastest rounds, the least disturbed by other jobs on a shared machine.\n"
+    "% GEMM: the median paired ratio to NumPy's matmul of the im2col shapes, as a percentage of\n"
+    "its rate. auto (x): the method the rule chose; [y]: the fastest method measured, if another."
+)
+
+
 def print_table(rows: list[dict]) -> None:
-    head = f"{'case':<10} {'dtype':<8} {'op':<6} {'method':<18} {'ms':>9} {'GFLOP/s':>8} " \
-           f"{'x torch':>8} {'% GEMM':>7}"
+    head = f"{'case':<10} {'dtype':<8} {'op':<6} {'method':<22} {'ms':>9} {'min':>9} {'GFLOP/s':>8} " \
+           f"{'x torch':>8} {'x t.min':>8} {'% GEMM':>7}"
     print(head)
     print("-" * len(head))
     for r in rows:
         name = r["method"] + (f" ({r['chosen']})" if r.get("chosen") else "")
+        if r.get("fastest") and r["fastest"] != r.get("chosen"):
+            name += f" [{r['fastest']}]"
         pct = None if r["ratio_gemm"] is None else 100.0 / r["ratio_gemm"]
-        print(f"{r['case']:<10} {r['dtype']:<8} {r['op']:<6} {name:<18} {r['median_ms']:>9.3f} "
-              f"{r['gflops']:>8.1f} {_fmt(r['ratio_torch'], '8.2f'):>8} {_fmt(pct, '7.0f'):>7}")
+        print(f"{r['case']:<10} {r['dtype']:<8} {r['op']:<6} {name:<22} {r['median_ms']:>9.3f} "
+              f"{r['min_ms']:>9.3f} {r['gflops']:>8.1f} {_fmt(r['ratio_torch'], '8.2f'):>8} "
+              f"{_fmt(r.get('ratio_torch_min'), '8.2f'):>8} {_fmt(pct, '7.0f'):>7}")
+
+
+def rule_agreement(rows: list[dict]) -> tuple[int, int]:
+    """``(agreed, total)``: how often the rule's choice was the fastest method measured."""
+    auto = [r for r in rows if r["method"] == "auto" and r.get("fastest")]
+    return sum(r["chosen"] == r["fastest"] for r in auto), len(auto)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
               + "; ".join(f"{b.get('internal_api')} {b.get('version', '')} {b.get('architecture', '')}"
                           for b in info["blas"] if b.get("user_api") == "blas"))
         print("matmul: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in info["matmul_gflops"].items()))
+        print(LEGEND + "\n")
         rows = []
         for name in names:
             for dtype in dtypes:
@@ -83,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
                 print_table(case_rows)
                 print()
                 rows.extend(case_rows)
+    info["load_average_after"] = load_average()
+    print(f"load average (1, 5, 15 min) before: {info['load_average']}, after: "
+          f"{info['load_average_after']}")
+    agreed, total = rule_agreement(rows)
+    if total:
+        print(f"the rule of method='auto' chose the fastest method in {agreed} of {total} "
+              f"(case, dtype, map) combinations")
     mem = []
     if not (args.quick or args.no_memory):
         for name in [n for n in MEMORY_CASES if n in names]:
@@ -100,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                    **BY_NAME[n].options, "flops_per_map": BY_NAME[n].flops,
                    "tags": list(BY_NAME[n].tags)} for n in names],
         "results": rows,
+        "rule_agreement": {"agreed": agreed, "total": total},
         "memory": mem,
     }
     if args.json:

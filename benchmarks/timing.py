@@ -18,6 +18,8 @@ OPS = ("forward", "dX", "dW", "dX+dW")
 #: The map of convgrad.functional.choose_method behind each benchmarked operation.
 AUTO_OP = {"forward": "forward", "dX": "input", "dW": "weight", "dX+dW": "backward"}
 METHODS = ("auto", "direct", "im2col", "fft")
+#: The methods ``auto`` chooses among (the rule is checked against the fastest of them).
+CANDIDATES = ("direct", "im2col", "fft")
 TORCH = "torch"
 GEMM = "numpy-gemm"
 
@@ -67,6 +69,9 @@ def gemm_call(case: Case, op: str, dtype, rng) -> Callable[[], object]:
 
 
 def _calls_per_round(f: Callable[[], object], min_seconds: float) -> tuple[int, float]:
+    """Warm up (one untimed call: libraries, thread pools, plans), then time one call to decide
+    how many calls make a round of at least ``min_seconds``."""
+    f()
     t = time.perf_counter()
     f()
     first = time.perf_counter() - t
@@ -77,10 +82,11 @@ def paired_times(candidates: dict[str, Callable[[], object]], rounds: int, min_s
                  max_seconds: float = 3.0, max_slowdown: float = 4.0) -> dict[str, list[float]]:
     """Seconds per call of each candidate, one entry per round, in alternating order.
 
-    Each candidate is warmed up once; a fast one is called several times per round (at least
-    ``min_seconds`` per round). A candidate whose warm-up takes longer than ``max_seconds`` and
-    ``max_slowdown`` times the fastest warm-up is dropped (its list stays empty): the FFT on a
-    3x3 layer, for instance, which ``auto`` never runs.
+    Each candidate is warmed up (one untimed call) and timed once before the rounds; a fast one
+    is called several times per round (at least ``min_seconds`` per round). A candidate whose
+    timed call takes longer than ``max_seconds`` and ``max_slowdown`` times the fastest one is
+    dropped (its list stays empty): the FFT on a 3x3 layer, for instance, which ``auto`` never
+    runs.
     """
     inner, first = {}, {}
     for name, f in candidates.items():
@@ -106,8 +112,15 @@ def median_ratio(a: list[float], b: list[float]) -> float | None:
     return float(np.median(np.asarray(a) / np.asarray(b)))
 
 
+def fastest_method(times: dict[str, list[float]]) -> str | None:
+    """The convgrad method (of :data:`CANDIDATES`) with the smallest median time, if any ran."""
+    medians = {m: float(np.median(times[m])) for m in CANDIDATES if times.get(m)}
+    return min(medians, key=medians.get) if medians else None
+
+
 def time_case(case: Case, dtype, rounds: int, torch=None, methods=METHODS, ops=OPS, seed: int = 0):
-    """Result rows for one case and dtype: one per (op, candidate)."""
+    """Result rows for one case and dtype: one per (op, candidate). The ``auto`` row also names
+    the method the rule chose (``chosen``) and the method measured fastest (``fastest``)."""
     rng = np.random.default_rng(seed)
     geom = case.geometry
     x = rng.standard_normal(case.x_shape).astype(dtype)
@@ -122,6 +135,7 @@ def time_case(case: Case, dtype, rounds: int, torch=None, methods=METHODS, ops=O
             candidates[TORCH] = torch_call(torch, case, op, x, w, dy)
         times = paired_times(candidates, rounds)
         flops = case.flops * (2 if op == "dX+dW" else 1)
+        fastest = fastest_method(times)
         for name, ts in times.items():
             if not ts:
                 continue
@@ -129,8 +143,10 @@ def time_case(case: Case, dtype, rounds: int, torch=None, methods=METHODS, ops=O
             rows.append({
                 "case": case.name, "dtype": np.dtype(dtype).name, "op": op, "method": name,
                 "chosen": chosen if name == "auto" else None,
-                "median_ms": 1e3 * med, "gflops": flops / med / 1e9,
+                "fastest": fastest if name == "auto" else None,
+                "median_ms": 1e3 * med, "min_ms": 1e3 * min(ts), "gflops": flops / med / 1e9,
                 "ratio_torch": median_ratio(ts, times.get(TORCH, [])),
+                "ratio_torch_min": min(ts) / min(times[TORCH]) if times.get(TORCH) else None,
                 "ratio_gemm": median_ratio(ts, times[GEMM]),
                 "rounds": len(ts),
                 "times_ms": [1e3 * t for t in ts],

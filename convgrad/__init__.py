@@ -5,15 +5,17 @@ The public API is flat::
     conv, conv_backward, conv_grad_input, conv_grad_weight, conv_grad_bias,
     conv_transpose, conv_output_shape
 
-plus the submodules :mod:`convgrad.check` (dot-product test, finite differences) and
-:mod:`convgrad.rules` (the gradients written as convolutions with the operands' roles swapped),
-and, imported on demand: :mod:`convgrad.second_order` (double backward), :mod:`convgrad.nn` (the
-layers the book's capstone trains with), :mod:`convgrad.pitfalls` (deliberately wrong gradient
-code, kept to show which check catches it), :mod:`convgrad.symbolic` (SymPy derivations; needs
-SymPy) and :mod:`convgrad.figures` (the book's figures; needs Matplotlib).
+plus the submodules :mod:`convgrad.check` (dot-product test, finite differences),
+:mod:`convgrad.general` (``conv_general``, the one general convolution every map is a call of)
+and :mod:`convgrad.rules` (its two transpose rules: the gradients as convolutions with the
+operands' roles swapped), and, imported on demand: :mod:`convgrad.second_order` (double
+backward), :mod:`convgrad.nn` (the layers the book's capstone trains with),
+:mod:`convgrad.pitfalls` (deliberately wrong gradient code, kept to show which check catches
+it), :mod:`convgrad.symbolic` (SymPy derivations; needs SymPy) and :mod:`convgrad.figures` (the
+book's figures; needs Matplotlib).
 """
 
-from . import check, rules
+from . import check, general, rules
 from .functional import conv, conv_backward, conv_grad_bias, conv_grad_input, conv_grad_weight
 from .geometry import conv_output_shape
 from .transpose import conv_transpose
@@ -29,5 +31,6 @@ __all__ = [
     "conv_grad_weight",
     "conv_output_shape",
     "conv_transpose",
+    "general",
     "rules",
 ]

@@ -1,4 +1,4 @@
-"""Array plumbing shared by every method: dtypes, layouts, zero padding and cropping.
+"""Array plumbing shared by every method: dtypes, layouts, zero padding, cropping, dilation.
 
 Internally every method sees arrays in *channels-first logical order*, batched: the input as
 ``(N, C, *spatial)``, the weight as ``(F, C/G, *kernel)`` and the output as ``(N, F, *out)``.
@@ -7,6 +7,8 @@ method that prefers channels-last memory moves the axes back, again without a co
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -95,3 +97,45 @@ def crop(a: np.ndarray, pads: tuple[tuple[int, int], ...], first_axis: int) -> n
 def window(start: tuple[int, ...], count: tuple[int, ...], step: tuple[int, ...]) -> tuple[slice, ...]:
     """Slices selecting ``start + step * j`` for ``j`` in ``range(count)`` on each spatial axis."""
     return tuple(slice(b, b + t * (m - 1) + 1, t) for b, m, t in zip(start, count, step))
+
+
+def dilate(a: np.ndarray, factors: Sequence[int], first_axis: int) -> np.ndarray:
+    """Insert ``factor - 1`` zeros between neighbouring entries along each of the given axes.
+
+    An axis of length ``m`` becomes ``factor*(m - 1) + 1`` long. This is the adjoint of keeping
+    every ``factor``-th entry (strided subsampling).
+    """
+    shape = list(a.shape)
+    index = [slice(None)] * a.ndim
+    for i, s in enumerate(factors):
+        ax = first_axis + i
+        shape[ax] = s * (a.shape[ax] - 1) + 1
+        index[ax] = slice(None, None, s)
+    out = np.zeros(shape, dtype=a.dtype)
+    out[tuple(index)] = a
+    return out
+
+
+def pad_or_crop(a: np.ndarray, pairs: Sequence[tuple[int, int]], first_axis: int) -> np.ndarray:
+    """Zero-pad by the positive and crop by the negative entries of ``(lo, hi)`` pairs."""
+    index = [slice(None)] * a.ndim
+    for i, (lo, hi) in enumerate(pairs):
+        index[first_axis + i] = slice(max(-lo, 0), a.shape[first_axis + i] - max(-hi, 0))
+    return zero_pad(a[tuple(index)], [(max(lo, 0), max(hi, 0)) for lo, hi in pairs], first_axis)
+
+
+def empty_like_order(shape: tuple[int, ...], like: np.ndarray, dtype) -> np.ndarray:
+    """An uninitialised array of ``shape`` whose axes lie in memory in the order of ``like``'s
+    axes (outermost = largest stride), returned as a view in ``shape``'s axis order.
+
+    A map's result so takes the memory layout of its first operand: channels-last in, channels-last
+    out, with nothing for :func:`from_internal` to copy.
+    """
+    order = sorted(range(like.ndim), key=lambda ax: -abs(like.strides[ax]) if like.shape[ax] > 1 else 0)
+    out = np.empty([shape[ax] for ax in order], dtype=dtype)
+    return out.transpose(np.argsort(order))
+
+
+def bias_view(b: np.ndarray, ndim: int, layout: str) -> np.ndarray:
+    """``b (F,)`` shaped to broadcast against an output with ``ndim`` spatial axes in ``layout``."""
+    return b if layout == "channels_last" else b.reshape(-1, *(1,) * ndim)

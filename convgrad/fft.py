@@ -1,4 +1,4 @@
-"""The Fourier method: the three maps as products of spectra, with NumPy's real FFTs.
+"""The Fourier method: the general convolution as products of spectra, with NumPy's real FFTs.
 
 On a periodic grid of length ``L`` the discrete Fourier transform turns a convolution into a
 product and a cross-correlation into a product with the *conjugate* spectrum (for real data)::
@@ -6,25 +6,27 @@ product and a cross-correlation into a product with the *conjugate* spectrum (fo
     corr(c, x)[o] = sum_k c[k] x[o + k]      <->   conj(C(xi)) X(xi)
     conv(a, b)[m] = sum_o a[o] b[m - o]      <->   A(xi) B(xi)
 
-A layer is a correlation, so with hats for spectra over the spatial axes and ``W`` the kernel
-dilated by ``d`` (``d - 1`` zeros between taps)::
+The general convolution (without input dilation, :mod:`convgrad.general`) is a correlation, so
+with hats for spectra over the spatial axes and the kernel dilated by ``r`` (``r - 1`` zeros
+between taps), per group::
 
-    forward   y_hat[n, f]  = sum_c conj(w_hat[f, c]) x_hat[n, c]    then keep every s-th output
-    input     x_hat_bar[n, c] = sum_f w_hat[f, c] y_hat_bar[n, f]   (y_bar spread out by s first)
-    weight    w_hat_bar[f, c] = sum_n conj(y_hat_bar[n, f]) x_hat[n, c]  then keep taps d*k
+    out_hat[m, f] = sum_c conj(rhs_hat[f, c]) lhs_hat[m, c]     then keep every s-th output
 
-per group. The adjoint of "multiply by ``conj(w_hat)``" is "multiply by ``w_hat``": that is the
-whole of the input gradient. The spectra are products of length ``L`` periodic sequences, so
-``L`` must be long enough that nothing wraps around into the entries that are kept: the padded
-input length ``P`` is enough for all three (see :func:`fft_size`).
+A layer's three maps are three such calls (:mod:`convgrad.rules`): in the input gradient the lhs
+is ``dy`` (one call per output phase when the layer has a stride, :func:`convgrad.general.lhs_phases`)
+and the rhs the flipped kernel; in the weight gradient the lhs is the input with batch and
+channels swapped and the rhs ``dy``, dilated by the layer's stride, with per frequency the
+product ``sum_n conj(dy_hat[n, f]) x_hat[n, c]``. The spectra are products of length ``L``
+periodic sequences, so ``L`` must be long enough that nothing wraps around into the entries that
+are kept: the padded lhs length ``P`` is enough (see :func:`fft_size` for a layer's forward map).
 
 Stride and dilation are handled exactly but not cheaply: the stride-1 correlation is computed
 and subsampled, and the dilated kernel is transformed with its zeros. The method pays off when
 the kernel is large (:func:`fft_flops` against :attr:`ConvGeometry.flops`; see
-:func:`convgrad.functional.choose_method`).
+:func:`convgrad.choice.choose_method`).
 
-**Memory.** The zero-padded input, its spectrum (``N * C * prod(L[:-1]) * (L[-1]//2 + 1)``
-complex numbers, about the size of the padded input in bytes), the kernel's and the output's
+**Memory.** The zero-padded lhs, its spectrum (``N * C * prod(L[:-1]) * (L[-1]//2 + 1)``
+complex numbers, about the size of the padded lhs in bytes), the kernel's and the output's
 spectra, and one transposed copy of each spectrum for the per-frequency matrix products.
 float32 is computed in complex64 (NumPy 2), float64 in complex128.
 """
@@ -35,7 +37,7 @@ from math import log2, prod
 
 import numpy as np
 
-from .arrays import crop, result_dtype, window, zero_pad
+from .arrays import window, zero_pad
 from .geometry import ConvGeometry
 
 
@@ -82,24 +84,8 @@ def fft_flops(geom: ConvGeometry) -> tuple[float, float]:
     return 2.5 * length * log2(max(length, 2)) * count, 8.0 * n * geom.out_channels * cg * half
 
 
-def _check_dtype(dtype: np.dtype) -> None:
-    if dtype.kind != "f":
-        raise TypeError(
-            f"method 'fft' computes in floating point, got dtype {dtype}; use method='reference' "
-            f"(or 'auto') for object arrays"
-        )
-
-
 def _spatial(nd: int) -> tuple[int, ...]:
     return tuple(range(2, 2 + nd))
-
-
-def _rfft(a: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-    return np.fft.rfftn(a, s=size, axes=_spatial(len(size)))
-
-
-def _irfft(a: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-    return np.fft.irfftn(a, s=size, axes=_spatial(len(size)))
 
 
 def _dilated_kernel(w: np.ndarray, dilation: tuple[int, ...]) -> np.ndarray:
@@ -110,90 +96,32 @@ def _dilated_kernel(w: np.ndarray, dilation: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-def _by_frequency(a: np.ndarray, groups: int) -> np.ndarray:
-    """Spectrum ``(n, G*P, *freq)`` -> ``(freq, G, n, P)`` for per-frequency matrix products."""
-    n, c = a.shape[:2]
-    a = a.reshape(n, groups, c // groups, -1)
-    return np.ascontiguousarray(a.transpose(3, 1, 0, 2))
+def _by_frequency(a: np.ndarray, blocks: int, batch_blocks: bool) -> np.ndarray:
+    """Spectrum ``(M, P, *freq)`` -> ``(freq, G, M/G, P)`` (batch blocks) or
+    ``(freq, G, M, P/G)`` (channel blocks), C-contiguous for per-frequency matrix products."""
+    m, p = a.shape[:2]
+    if batch_blocks:
+        a = a.reshape(blocks, m // blocks, p, -1).transpose(3, 0, 1, 2)
+    else:
+        a = a.reshape(m, blocks, p // blocks, -1).transpose(3, 1, 0, 2)
+    return np.ascontiguousarray(a)
 
 
-def _kernel_by_frequency(a: np.ndarray, groups: int) -> np.ndarray:
-    """Kernel spectrum ``(G*Q, P, *freq)`` -> ``(freq, G, Q, P)``."""
-    f, cg = a.shape[:2]
-    a = a.reshape(groups, f // groups, cg, -1)
-    return np.ascontiguousarray(a.transpose(3, 0, 1, 2))
-
-
-def _from_frequency(a: np.ndarray, freq: tuple[int, ...]) -> np.ndarray:
-    """``(freq, G, n, Q)`` -> ``(n, G*Q, *freq)``."""
-    q, g, n, p = a.shape
-    return a.transpose(2, 1, 3, 0).reshape(n, g * p, *freq)
-
-
-def forward(x: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """``y (N, F, *out)`` from ``x (N, C, *in)`` and ``w (F, C/G, *kernel)``, without bias."""
-    dtype = result_dtype(x, w)
-    _check_dtype(dtype)
-    size = fft_size(geom)
-    xs = _rfft(zero_pad(x.astype(dtype, copy=False), geom.padding, first_axis=2), size)
-    ws = _rfft(_dilated_kernel(w.astype(dtype, copy=False), geom.dilation), size)
+def conv(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
+    """``out (N/B, F, *out)`` of the general convolution without input dilation, non-negative
+    padding (:func:`convgrad.general.conv_general` prepares that): per frequency and group,
+    ``out_hat[m, f] = sum_c conj(rhs_hat[f, c]) lhs_hat[m, c]``, then every ``s``-th entry."""
+    dtype = lhs.dtype
+    size = tuple(next_fast_len(n + lo + hi) for n, (lo, hi) in zip(spec.in_size, spec.padding))
+    axes = _spatial(spec.ndim)
+    xs = np.fft.rfftn(zero_pad(lhs, spec.padding, first_axis=2), s=size, axes=axes)
+    ws = np.fft.rfftn(_dilated_kernel(rhs, spec.rhs_dilation), s=size, axes=axes)
     freq = xs.shape[2:]
-    # y_hat[f] = sum_c conj(w_hat[f, c]) x_hat[c]: (freq, G, N, C/G) @ (freq, G, C/G, F/G)
-    wc = _kernel_by_frequency(ws, geom.groups).conj().swapaxes(2, 3)
-    ys = np.matmul(_by_frequency(xs, geom.groups), wc)
-    y = _irfft(_from_frequency(ys, freq), size)
-    keep = window((0,) * geom.ndim, geom.out_size, geom.stride)
+    b, g = spec.batch_group_count, spec.feature_group_count
+    x_f = _by_frequency(xs, b, True) if b > 1 else _by_frequency(xs, g, False)  # (fr, G, M, P)
+    w_f = _by_frequency(ws, b * g, True).conj()  # (fr, G, F/G, P)
+    ys = np.matmul(x_f, w_f.swapaxes(2, 3))  # (fr, G, M, F/G)
+    fr, groups, m, q = ys.shape
+    y = np.fft.irfftn(ys.transpose(2, 1, 3, 0).reshape(m, groups * q, *freq), s=size, axes=axes)
+    keep = window((0,) * spec.ndim, spec.out_size, spec.stride)
     return y[(slice(None), slice(None), *keep)].astype(dtype, copy=False)
-
-
-def _spread(dy: np.ndarray, geom: ConvGeometry, dtype) -> np.ndarray:
-    """``y_bar (N, F, *out)`` placed at the stride-``s`` positions of a zero array of the padded size."""
-    out = np.zeros((*dy.shape[:2], *geom.padded_size), dtype=dtype)
-    out[(slice(None), slice(None), *window((0,) * geom.ndim, geom.out_size, geom.stride))] = dy
-    return out
-
-
-def _grad_input_from(ys: np.ndarray, w: np.ndarray, geom: ConvGeometry, size, dtype) -> np.ndarray:
-    ws = _rfft(_dilated_kernel(w.astype(dtype, copy=False), geom.dilation), size)
-    # x_hat_bar[c] = sum_f w_hat[f, c] y_hat_bar[f]: (freq, G, N, F/G) @ (freq, G, F/G, C/G)
-    xs = np.matmul(_by_frequency(ys, geom.groups), _kernel_by_frequency(ws, geom.groups))
-    x_pad = _irfft(_from_frequency(xs, ys.shape[2:]), size)
-    x_pad = x_pad[(slice(None), slice(None), *(slice(0, p) for p in geom.padded_size))]
-    return crop(x_pad, geom.padding, first_axis=2).astype(dtype, copy=False)
-
-
-def _grad_weight_from(ys: np.ndarray, x: np.ndarray, geom: ConvGeometry, size, dtype) -> np.ndarray:
-    xs = _rfft(zero_pad(x.astype(dtype, copy=False), geom.padding, first_axis=2), size)
-    g = geom.groups
-    # w_hat_bar[f, c] = sum_n conj(y_hat_bar[n, f]) x_hat[n, c]:
-    # (freq, G, F/G, N) @ (freq, G, N, C/G) -> (freq, G, F/G, C/G)
-    ws = np.matmul(_by_frequency(ys, g).conj().swapaxes(2, 3), _by_frequency(xs, g))
-    _, _, fg, cg = ws.shape
-    wfull = _irfft(ws.transpose(1, 2, 3, 0).reshape(g * fg, cg, *xs.shape[2:]), size)
-    taps = tuple(slice(0, d * (k - 1) + 1, d) for k, d in zip(geom.kernel_size, geom.dilation))
-    return np.ascontiguousarray(wfull[(slice(None), slice(None), *taps)], dtype=dtype)
-
-
-def grad_input(dy: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """``x_bar (N, C, *in)`` from ``y_bar (N, F, *out)``."""
-    dtype = result_dtype(dy, w)
-    _check_dtype(dtype)
-    size = fft_size(geom)
-    return _grad_input_from(_rfft(_spread(dy, geom, dtype), size), w, geom, size, dtype)
-
-
-def grad_weight(dy: np.ndarray, x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """``w_bar (F, C/G, *kernel)`` from ``y_bar (N, F, *out)`` and ``x (N, C, *in)``."""
-    dtype = result_dtype(dy, x)
-    _check_dtype(dtype)
-    size = fft_size(geom)
-    return _grad_weight_from(_rfft(_spread(dy, geom, dtype), size), x, geom, size, dtype)
-
-
-def backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, geom: ConvGeometry):
-    """``(x_bar, w_bar)`` together, transforming ``y_bar`` once."""
-    dtype = result_dtype(dy, x, w)
-    _check_dtype(dtype)
-    size = fft_size(geom)
-    ys = _rfft(_spread(dy, geom, dtype), size)
-    return _grad_input_from(ys, w, geom, size, dtype), _grad_weight_from(ys, x, geom, size, dtype)

@@ -1,14 +1,17 @@
 """The public functions: forward, the three gradients, and their combination.
 
-Every function checks its arguments through :func:`convgrad.geometry.conv_geometry` first, views
-the arrays in the internal batched channels-first order (:mod:`convgrad.arrays`), and hands them
-to one method module, each of which implements the same three maps:
+Every function checks its arguments through :func:`convgrad.geometry.conv_geometry` first and
+views the arrays in the internal batched channels-first order (:mod:`convgrad.arrays`). Then
+each map is one call of the general convolution :func:`convgrad.general.conv_general`: the
+forward map directly, the input gradient and the weight gradient by the two transpose rules of
+:mod:`convgrad.rules` (the operands' roles swapped). The call runs one of the methods, each of
+which implements the general convolution once:
 
 ===============  ==========================================================================
 ``reference``    the index formula, a loop over output positions (:mod:`convgrad.reference`)
-``direct``       one GEMM per kernel offset on flat rows of the padded input
-                 (:mod:`convgrad.direct`)
-``im2col``       a column matrix (in chunks of bounded size) and one GEMM per group
+``direct``       one GEMM per block of flat rows of the padded input, the slices of all
+                 kernel offsets side by side (:mod:`convgrad.direct`)
+``im2col``       a column matrix (in pieces of bounded size) and one GEMM per group
                  (:mod:`convgrad.im2col`)
 ``fft``          products of real-FFT spectra (:mod:`convgrad.fft`)
 ``auto``         chosen from the shapes by :func:`choose_method`
@@ -22,18 +25,27 @@ every padding form, stride, dilation and groups; float32 stays float32 and float
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import ModuleType
 
 import numpy as np
 
-from . import direct, fft, im2col, reference
+from . import rules
 from .arrays import (
     as_operand,
+    bias_view,
     from_internal,
+    result_dtype,
     to_internal,
     weight_from_internal,
     weight_to_internal,
 )
+from .choice import (  # noqa: F401  (re-exported: the rule's constants belong to the public maps)
+    FFT_PENALTY,
+    IM2COL_MAX_CHANNELS,
+    IM2COL_MAX_FLOPS,
+    OPS,
+    choose_method,
+)
+from .general import conv_general
 from .geometry import (
     ConvGeometry,
     IntOrTuple,
@@ -42,78 +54,10 @@ from .geometry import (
     check_layout,
     conv_geometry,
 )
+from .rules import layer_spec, resolve, transpose_lhs, transpose_rhs
 
-METHODS: dict[str, ModuleType] = {
-    "reference": reference, "direct": direct, "im2col": im2col, "fft": fft,
-}
-
-#: ``auto`` takes ``fft`` when the FFT's operation count times this is below the direct sum's.
-FFT_PENALTY = 10.0
-#: ``auto`` takes ``im2col`` when a group has fewer input channels than this (and is not tiny).
-IM2COL_MAX_CHANNELS = 4
-#: ... except in the forward map, which takes ``im2col`` for such layers only up to this many
-#: operations and ``direct`` (its ``prod(kernel)*C/G``-deep stacked product) above.
-IM2COL_FORWARD_MAX_FLOPS = 2**20
-#: The maps ``choose_method`` distinguishes.
-OPS = ("forward", "input", "weight", "backward")
-
-
-def choose_method(geom: ConvGeometry, dtype: np.dtype, op: str = "backward") -> str:
-    """The method ``"auto"`` resolves to for this geometry, dtype and map. The rule, in order:
-
-    1. **Object arrays** (symbols) take ``"reference"``, which needs nothing but ``*`` and ``+``.
-    2. **Large kernels** take ``"fft"``: when the FFT's operation count
-       (:func:`convgrad.fft.fft_flops`, transforms plus spectral products) times
-       :data:`FFT_PENALTY` is smaller than the direct sum's ``2*N*F*(C/G)*prod(kernel)*prod(out)``
-       operations (:attr:`ConvGeometry.flops`). The penalty says that an operation of NumPy's
-       FFT (one thread, strided passes over the data, complex arithmetic) costs about ten
-       operations of a BLAS matrix product, so the FFT must save more than that factor. With a 3x3
-       kernel this never happens; for 8 samples of 64x64 with 16 channels it starts at 9x9.
-    3. **Very few input channels per group** (``C/G < 4``, e.g. an RGB input layer) take
-       ``"im2col"``: the kernel-offset method would multiply by matrices only ``C/G`` deep, far too
-       thin for GEMM, while the column matrix stacks all ``C/G * prod(kernel)`` taps into one
-       product and is itself small. Depthwise-like layers are the exception: when
-       ``(C/G) * (F/G) <= 16`` with ``G > 1`` every group's product is tiny, and ``"direct"`` does
-       them as broadcast multiply-adds over all groups at once. The **forward** map of such a layer
-       takes ``"im2col"`` only when it is tiny (at most :data:`IM2COL_FORWARD_MAX_FLOPS`
-       operations, where the fixed cost of ``"direct"``'s set-up dominates); above that,
-       ``"direct"``'s forward stacks all taps into one ``prod(kernel)*C/G``-deep product too and
-       was measured about twice as fast (the RGB layer of the benchmark).
-    4. Otherwise ``"direct"``: one GEMM per kernel offset over all rows of the batch, ``C/G``
-       deep, without copying the input into a column matrix ``prod(kernel)`` times its size.
-
-    Parameters
-    ----------
-    geom : the convolution's geometry
-    dtype : the dtype it computes in
-    op : {"forward", "input", "weight", "backward"}
-        The map: :func:`conv`, :func:`conv_grad_input`, :func:`conv_grad_weight` or
-        :func:`conv_backward` (both gradients, which share buffers).
-
-    The rule looks only at the shapes, so a layer always runs the same code.
-    """
-    if op not in OPS:
-        raise ValueError(f"op must be one of {OPS}, got {op!r}")
-    if dtype.kind == "O":
-        return "reference"
-    if sum(fft.fft_flops(geom)) * FFT_PENALTY < geom.flops:
-        return "fft"
-    cg, fg = geom.in_channels // geom.groups, geom.out_channels // geom.groups
-    if geom.groups > 1 and cg * fg <= direct.SMALL_PRODUCT:
-        return "direct"
-    if cg < IM2COL_MAX_CHANNELS:
-        if op == "forward" and geom.flops > IM2COL_FORWARD_MAX_FLOPS:
-            return "direct"
-        return "im2col"
-    return "direct"
-
-
-def _method(method: str, geom: ConvGeometry, dtype: np.dtype, op: str) -> ModuleType:
-    if method == "auto":
-        method = choose_method(geom, dtype, op)
-    if method not in METHODS:
-        raise ValueError(f"method must be 'auto' or one of {tuple(METHODS)}, got {method!r}")
-    return METHODS[method]
+#: The methods by name (``auto`` resolves to one of them).
+METHODS = ("reference", "direct", "im2col", "fft")
 
 
 def _geometry(x_shape, w: np.ndarray, stride, padding, dilation, groups, layout) -> ConvGeometry:
@@ -129,11 +73,6 @@ def _check_bias(b: np.ndarray, geom: ConvGeometry) -> None:
             f"b must have shape (F,) = ({geom.out_channels},) for w.shape={geom.w_shape}, "
             f"got b.shape={b.shape}"
         )
-
-
-def _bias_view(b: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """``b (F,)`` shaped to broadcast against the output in the user's layout."""
-    return b if geom.layout == "channels_last" else b.reshape(-1, *(1,) * geom.ndim)
 
 
 def conv(
@@ -180,12 +119,17 @@ def conv(
     """
     x, w = as_operand(x, "x"), as_operand(w, "w")
     geom = _geometry(x.shape, w, stride, padding, dilation, groups, layout)
-    impl = _method(method, geom, np.result_type(x, w), "forward")
-    y = from_internal(impl.forward(to_internal(x, geom), weight_to_internal(w, layout), geom), geom)
+    spec = layer_spec(geom)
+    method = resolve(method, geom, result_dtype(x, w), "forward")
+    y = conv_general(to_internal(x, geom), weight_to_internal(w, layout),
+                     window_strides=spec.window_strides, padding=spec.padding,
+                     rhs_dilation=spec.rhs_dilation, feature_group_count=spec.feature_group_count,
+                     method=method)
+    y = from_internal(y, geom)
     if b is not None:
         b = as_operand(b, "b")
         _check_bias(b, geom)
-        y = y + _bias_view(b, geom)
+        y = y + bias_view(b, geom.ndim, layout)
     return y
 
 
@@ -220,12 +164,8 @@ def conv_grad_input(
     -------
     dx : array of shape ``x_shape``
     """
-    dy, w = as_operand(dy, "dy"), as_operand(w, "w")
-    geom = _geometry(x_shape, w, stride, padding, dilation, groups, layout)
-    check_array_shape(dy, geom.y_shape, "dy", geom)
-    impl = _method(method, geom, np.result_type(dy, w), "input")
-    dx = impl.grad_input(to_internal(dy, geom), weight_to_internal(w, layout), geom)
-    return from_internal(dx, geom)
+    return rules.grad_input_via_conv(dy, w, x_shape, stride=stride, padding=padding,
+                                     dilation=dilation, groups=groups, layout=layout, method=method)
 
 
 def conv_grad_weight(
@@ -259,15 +199,9 @@ def conv_grad_weight(
     -------
     dw : array of shape ``w_shape``
     """
-    dy, x = as_operand(dy, "dy"), as_operand(x, "x")
-    geom = conv_geometry(
-        x.shape, w_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
-        layout=layout,
-    )
-    check_array_shape(dy, geom.y_shape, "dy", geom)
-    impl = _method(method, geom, np.result_type(dy, x), "weight")
-    dw = impl.grad_weight(to_internal(dy, geom), to_internal(x, geom), geom)
-    return weight_from_internal(dw, layout)
+    return rules.grad_weight_via_conv(dy, x, w_shape, stride=stride, padding=padding,
+                                      dilation=dilation, groups=groups, layout=layout,
+                                      method=method)
 
 
 def conv_grad_bias(dy: np.ndarray, *, layout: str = "channels_first") -> np.ndarray:
@@ -314,12 +248,10 @@ def conv_backward(
     dy, x, w = as_operand(dy, "dy"), as_operand(x, "x"), as_operand(w, "w")
     geom = _geometry(x.shape, w, stride, padding, dilation, groups, layout)
     check_array_shape(dy, geom.y_shape, "dy", geom)
-    impl = _method(method, geom, np.result_type(dy, x, w), "backward")
-    dy_i, x_i, w_i = to_internal(dy, geom), to_internal(x, geom), weight_to_internal(w, layout)
-    if hasattr(impl, "backward"):  # both gradients in one pass (shares the buffers of dy)
-        dx_i, dw_i = impl.backward(dy_i, x_i, w_i, geom)
-    else:
-        dx_i, dw_i = impl.grad_input(dy_i, w_i, geom), impl.grad_weight(dy_i, x_i, geom)
-    dx, dw = from_internal(dx_i, geom), weight_from_internal(dw_i, layout)
+    method = resolve(method, geom, result_dtype(dy, x, w), "backward")
+    spec = layer_spec(geom)
+    dy_i, x_i = to_internal(dy, geom), to_internal(x, geom)
+    dx = from_internal(transpose_lhs(dy_i, weight_to_internal(w, layout), spec, method), geom)
+    dw = weight_from_internal(transpose_rhs(dy_i, x_i, spec, method), layout)
     db = conv_grad_bias(dy_i)  # dy_i: batched channels-first, whatever the caller's layout
     return dx, dw, db

@@ -1,20 +1,26 @@
-"""The transpose rules: both gradients are again convolutions, with the roles of the operands swapped.
+"""The transpose rules: both gradients of a convolution are convolutions, the operands' roles swapped.
 
-Ignore space and a convolution over channels is a matrix product ``[batch, C] @ [C, F]``; its two
-transposes are the two gradients, ``[batch, F] @ [F, C]`` (input) and ``[C, batch] @ [batch, F]``
-(weight). With space back in:
+Understanding the rules (the idea of JAX's ``lax.conv_general_dilated`` transposes). Ignore
+space, and a convolution over channels is a matrix product::
 
-* **input gradient** = a stride-1 convolution of ``dy`` *dilated by the stride* (``s - 1`` zeros
-  between entries) with the kernel *flipped in space* and *transposed in channels* (per group),
-  kernel dilation ``d``, padding ``d*(k-1) - p_lo`` before and ``n + p_lo - s*(out-1) - 1`` after
-  (a negative padding crops);
-* **weight gradient** = a convolution of the padded input, with the batch axis as the channel axis
-  and the channels as the batch axis, by ``dy`` used as the kernel, with **stride ``d`` and
-  dilation ``s``** (stride and dilation trade places), cut to the kernel size.
+    forward           [batch, C] @ [C, F]       -> [batch, F]
+    input gradient    [batch, F] @ [F, C]       -> [batch, C]     (lhs transpose)
+    weight gradient   [C, batch] @ [batch, F]   -> [C, F]         (rhs transpose)
 
-These functions compute the gradients exactly that way, by calling :func:`convgrad.conv`. They
-are slower than :func:`convgrad.conv_grad_input` and :func:`convgrad.conv_grad_weight` (the
-dilated ``dy`` is mostly zeros) and exist to show, and test, that the rules hold.
+With ``G`` feature groups the forward is ``[m, G*c] [c, G*f] -> [m, G*f]``; its lhs transpose is
+again feature-grouped once the group axis of the kernel is moved from its input to its output
+channels (:func:`flip_transpose`), and its rhs transpose ``[G*c, m] [m, G*f] -> [c, G*f]`` is
+*batch*-grouped: output channel block ``g`` reads the batch block ``g``. With space back in, the
+lhs transpose flips the kernel, turns the forward's stride into input dilation and its input
+dilation into stride; the rhs transpose convolves the input by the output gradient used as the
+kernel, with stride and kernel dilation trading places. Each call needs one padding, computed by
+:func:`vjp_lhs_padding` and :func:`vjp_rhs_padding` (a negative pad crops).
+
+These are the production gradients: :func:`convgrad.conv_grad_input`,
+:func:`convgrad.conv_grad_weight`, :func:`convgrad.conv_backward` and
+:func:`convgrad.conv_transpose` all run :func:`transpose_lhs` or :func:`transpose_rhs`, with any
+method of :func:`convgrad.general.conv_general`. :func:`grad_input_via_conv` and
+:func:`grad_weight_via_conv` are the same maps with a layer's arguments.
 """
 
 from __future__ import annotations
@@ -25,39 +31,50 @@ import numpy as np
 
 from .arrays import (
     as_operand,
+    dilate,
     from_internal,
+    pad_or_crop,
+    result_dtype,
     to_internal,
     weight_from_internal,
     weight_to_internal,
-    zero_pad,
 )
-from .functional import conv
-from .geometry import IntOrTuple, Padding, check_array_shape, conv_geometry
+from .choice import choose_method
+from .general import ConvSpec, conv_general, conv_spec
+from .geometry import ConvGeometry, IntOrTuple, Padding, check_array_shape, conv_geometry
+
+__all__ = [
+    "backward_specs", "dilate", "flip_transpose", "grad_input_via_conv", "grad_weight_via_conv",
+    "layer_spec", "lhs_transpose_options", "pad_or_crop", "rhs_transpose_options",
+    "transpose_lhs", "transpose_rhs", "vjp_lhs_padding", "vjp_rhs_padding",
+]
 
 
-def dilate(a: np.ndarray, factors: Sequence[int], first_axis: int) -> np.ndarray:
-    """Insert ``factor - 1`` zeros between neighbouring entries along each of the given axes.
+def vjp_lhs_padding(in_size, kernel_size, window_strides, out_size, padding, lhs_dilation,
+                    rhs_dilation) -> list[tuple[int, int]]:
+    """Padding of the lhs-transpose call, per axis: the full correlation of the dilated ``g``
+    (``s*(o - 1) + 1`` long) with the dilated kernel (``r*(k - 1) + 1``), less the forward's pads.
 
-    An axis of length ``m`` becomes ``factor*(m - 1) + 1`` long. This is the adjoint of keeping
-    every ``factor``-th entry (strided subsampling).
+    ``lo' = r*(k - 1) - lo`` and ``hi'`` such that the result has the dilated input's length
+    ``l*(n - 1) + 1`` before the stride ``l`` of the call picks the input's ``n`` entries.
     """
-    shape = list(a.shape)
-    index = [slice(None)] * a.ndim
-    for i, s in enumerate(factors):
-        ax = first_axis + i
-        shape[ax] = s * (a.shape[ax] - 1) + 1
-        index[ax] = slice(None, None, s)
-    out = np.zeros(shape, dtype=a.dtype)
-    out[tuple(index)] = a
-    return out
+    pairs = []
+    for n, k, s, o, (lo, _), ld, rd in zip(in_size, kernel_size, window_strides, out_size, padding,
+                                          lhs_dilation, rhs_dilation):
+        before = rd * (k - 1) - lo
+        pairs.append((before, ld * (n - 1) + 1 + rd * (k - 1) - (s * (o - 1) + 1) - before))
+    return pairs
 
 
-def pad_or_crop(a: np.ndarray, pairs: Sequence[tuple[int, int]], first_axis: int) -> np.ndarray:
-    """Zero-pad by the positive and crop by the negative entries of ``(lo, hi)`` pairs."""
-    index = [slice(None)] * a.ndim
-    for i, (lo, hi) in enumerate(pairs):
-        index[first_axis + i] = slice(max(-lo, 0), a.shape[first_axis + i] - max(-hi, 0))
-    return zero_pad(a[tuple(index)], [(max(lo, 0), max(hi, 0)) for lo, hi in pairs], first_axis)
+def vjp_rhs_padding(in_size, kernel_size, window_strides, out_size, padding, lhs_dilation,
+                    rhs_dilation) -> list[tuple[int, int]]:
+    """Padding of the rhs-transpose call, per axis: the forward's ``lo``, and ``hi'`` such that
+    the output (one entry per kernel tap, ``r`` apart) is exactly ``k`` long."""
+    pairs = []
+    for n, k, s, o, (lo, _), ld, rd in zip(in_size, kernel_size, window_strides, out_size, padding,
+                                          lhs_dilation, rhs_dilation):
+        pairs.append((lo, (s * (o - 1) + 1) - (ld * (n - 1) + 1) + rd * (k - 1) - lo))
+    return pairs
 
 
 def flip_transpose(w: np.ndarray, groups: int) -> np.ndarray:
@@ -66,6 +83,72 @@ def flip_transpose(w: np.ndarray, groups: int) -> np.ndarray:
     wg = w.reshape(groups, f // groups, cg, *kernel).swapaxes(1, 2)
     flipped = wg[(Ellipsis, *(slice(None, None, -1),) * len(kernel))]
     return flipped.reshape(groups * cg, f // groups, *kernel)
+
+
+def lhs_transpose_options(spec: ConvSpec, out_size: Sequence[int]) -> dict:
+    """Options of the lhs-transpose call: the forward's stride becomes input dilation, its input
+    dilation the stride, and its groups (batch groups too) feature groups."""
+    pads = vjp_lhs_padding(spec.in_size, spec.kernel_size, spec.window_strides, out_size,
+                           spec.padding, spec.lhs_dilation, spec.rhs_dilation)
+    return dict(window_strides=spec.lhs_dilation, padding=pads, lhs_dilation=spec.window_strides,
+                rhs_dilation=spec.rhs_dilation, feature_group_count=spec.groups)
+
+
+def rhs_transpose_options(spec: ConvSpec, out_size: Sequence[int]) -> dict:
+    """Options of the rhs-transpose call: stride and kernel dilation trade places, feature groups
+    become batch groups and batch groups feature groups."""
+    pads = vjp_rhs_padding(spec.in_size, spec.kernel_size, spec.window_strides, out_size,
+                           spec.padding, spec.lhs_dilation, spec.rhs_dilation)
+    return dict(window_strides=spec.rhs_dilation, padding=pads, lhs_dilation=spec.lhs_dilation,
+                rhs_dilation=spec.window_strides, feature_group_count=spec.batch_group_count,
+                batch_group_count=spec.feature_group_count)
+
+
+def transpose_lhs(g: np.ndarray, rhs: np.ndarray, spec: ConvSpec, method: str = "auto") -> np.ndarray:
+    """The lhs gradient ``(N, C, *in)`` of ``<g, conv_general(lhs, rhs, spec)>``.
+
+    ``g`` may be shorter than ``spec.out_size`` on some axis (``conv_transpose`` with a large
+    ``output_padding``): the outputs it lacks count as zeros.
+    """
+    out = conv_general(g, flip_transpose(rhs, spec.groups), method=method,
+                       **lhs_transpose_options(spec, g.shape[2:]))
+    b = spec.batch_group_count
+    if b > 1:  # (N/B, B*C, *in): the batch group sits in the channels; move it to the batch
+        m, _, *size = out.shape
+        out = out.reshape(m, b, -1, *size).swapaxes(0, 1).reshape(m * b, -1, *size)
+    return out
+
+
+def transpose_rhs(g: np.ndarray, lhs: np.ndarray, spec: ConvSpec, method: str = "auto") -> np.ndarray:
+    """The rhs gradient ``(F, C/G, *kernel)`` of ``<g, conv_general(lhs, rhs, spec)>``: a
+    convolution of ``lhs`` with batch and channels swapped by ``g`` as the kernel."""
+    out = conv_general(lhs.swapaxes(0, 1), g.swapaxes(0, 1), method=method,
+                       **rhs_transpose_options(spec, g.shape[2:]))
+    return out.swapaxes(0, 1)
+
+
+def backward_specs(geom: ConvGeometry) -> list[ConvSpec]:
+    """The two calls of a layer's backward pass: input gradient, then weight gradient."""
+    spec = layer_spec(geom)
+    n, (_, f, *out) = spec.batch, spec.out_shape
+    return [conv_spec((n, f, *out), (spec.in_channels, f // spec.groups, *spec.kernel_size),
+                      **lhs_transpose_options(spec, out)),
+            conv_spec((spec.in_channels, n, *spec.in_size), (f, n, *out),
+                      **rhs_transpose_options(spec, out))]
+
+
+def layer_spec(geom: ConvGeometry) -> ConvSpec:
+    """The :class:`~convgrad.general.ConvSpec` of a layer's forward map (batched)."""
+    n = 1 if geom.batch is None else geom.batch
+    return conv_spec((n, geom.in_channels, *geom.in_size),
+                     (geom.out_channels, geom.in_channels // geom.groups, *geom.kernel_size),
+                     window_strides=geom.stride, padding=geom.padding, rhs_dilation=geom.dilation,
+                     feature_group_count=geom.groups)
+
+
+def resolve(method: str, geom: ConvGeometry, dtype: np.dtype, op: str) -> str:
+    """``method``, with ``"auto"`` replaced by :func:`convgrad.choice.choose_method`'s pick."""
+    return choose_method(geom, dtype, op) if method == "auto" else method
 
 
 def grad_input_via_conv(
@@ -78,21 +161,21 @@ def grad_input_via_conv(
     dilation: IntOrTuple = 1,
     groups: int = 1,
     layout: str = "channels_first",
+    method: str = "auto",
 ) -> np.ndarray:
-    """:func:`convgrad.conv_grad_input` computed as a stride-1 convolution (see module docstring)."""
+    """:func:`convgrad.conv_grad_input`: the lhs transpose of the layer's convolution.
+
+    A stride-1 convolution of ``dy`` *dilated by the stride* with the kernel flipped in space and
+    transposed in channels (per group), kernel dilation ``d``, padding ``d*(k - 1) - p_lo`` before
+    and ``n + p_lo - s*(out - 1) - 1`` after (:func:`vjp_lhs_padding`; negative crops).
+    """
     dy, w = as_operand(dy, "dy"), as_operand(w, "w")
     geom = conv_geometry(x_shape, w.shape, stride=stride, padding=padding, dilation=dilation,
                          groups=groups, layout=layout)
     check_array_shape(dy, geom.y_shape, "dy", geom)
-    u = dilate(to_internal(dy, geom), geom.stride, first_axis=2)
-    pairs = [
-        (d * (k - 1) - lo, n + lo - s * (o - 1) - 1)
-        for n, k, o, s, d, (lo, _) in zip(geom.in_size, geom.kernel_size, geom.out_size,
-                                          geom.stride, geom.dilation, geom.padding)
-    ]
-    u = pad_or_crop(u, pairs, first_axis=2)
-    wt = flip_transpose(weight_to_internal(w, layout), geom.groups)
-    dx = conv(u, wt, dilation=geom.dilation, groups=geom.groups)
+    method = resolve(method, geom, result_dtype(dy, w), "input")
+    dx = transpose_lhs(to_internal(dy, geom), weight_to_internal(w, layout), layer_spec(geom),
+                       method)
     return from_internal(dx, geom)
 
 
@@ -106,21 +189,18 @@ def grad_weight_via_conv(
     dilation: IntOrTuple = 1,
     groups: int = 1,
     layout: str = "channels_first",
+    method: str = "auto",
 ) -> np.ndarray:
-    """:func:`convgrad.conv_grad_weight` computed as a convolution of ``x`` by ``dy``."""
+    """:func:`convgrad.conv_grad_weight`: the rhs transpose of the layer's convolution.
+
+    The padded input, with its batch axis as the channel axis and its channels as the batch
+    (groups become batch groups), convolved by ``dy`` as the kernel with **stride ``d`` and
+    dilation ``s``**: stride and dilation trade places (:func:`vjp_rhs_padding`).
+    """
     dy, x = as_operand(dy, "dy"), as_operand(x, "x")
     geom = conv_geometry(x.shape, w_shape, stride=stride, padding=padding, dilation=dilation,
                          groups=groups, layout=layout)
     check_array_shape(dy, geom.y_shape, "dy", geom)
-    x_pad = zero_pad(to_internal(x, geom), geom.padding, first_axis=2)  # (N, C, *padded)
-    dy_i = to_internal(dy, geom)  # (N, F, *out)
-    cg, fg = geom.in_channels // geom.groups, geom.out_channels // geom.groups
-    keep = tuple(slice(0, k) for k in geom.kernel_size)
-    blocks = []
-    for g in range(geom.groups):
-        # batch <-> channels: input (C/G, N, *padded), kernel (F/G, N, *out)
-        xg = np.swapaxes(x_pad[:, g * cg:(g + 1) * cg], 0, 1)
-        kg = np.swapaxes(dy_i[:, g * fg:(g + 1) * fg], 0, 1)
-        out = conv(xg, kg, stride=geom.dilation, dilation=geom.stride)  # (C/G, F/G, *>=kernel)
-        blocks.append(np.swapaxes(out[(slice(None), slice(None), *keep)], 0, 1))
-    return weight_from_internal(np.concatenate(blocks, axis=0), layout)
+    method = resolve(method, geom, result_dtype(dy, x), "weight")
+    dw = transpose_rhs(to_internal(dy, geom), to_internal(x, geom), layer_spec(geom), method)
+    return weight_from_internal(dw, layout)

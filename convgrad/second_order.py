@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import bias_view
 from .functional import conv, conv_grad_input, conv_grad_weight
 
 
@@ -106,9 +107,8 @@ def conv_backward_vjp(
     dy_from_dw, x_bar = grad_weight_vjp(u_w, dy, x, **opts)
     dy_bar = dy_from_dx + dy_from_dw
     if u_b is not None:  # db = dy summed over all but the channel axis: its VJP broadcasts back
-        channels_last = opts.get("layout", "channels_first") == "channels_last"
-        u_b = np.asarray(u_b)
-        dy_bar = dy_bar + (u_b if channels_last else u_b.reshape(-1, *(1,) * (w.ndim - 2)))
+        layout = opts.get("layout", "channels_first")
+        dy_bar = dy_bar + bias_view(np.asarray(u_b), w.ndim - 2, layout)
     return dy_bar, x_bar, w_bar
 
 

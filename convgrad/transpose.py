@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import as_operand
-from .functional import _bias_view, conv_grad_input
+from .arrays import as_operand, bias_view, from_internal, result_dtype, to_internal, weight_to_internal
 from .geometry import (
     ConvGeometry,
     IntOrTuple,
@@ -23,6 +22,7 @@ from .geometry import (
     padding_pairs,
     per_axis,
 )
+from .rules import layer_spec, resolve, transpose_lhs
 
 
 def conv_transpose_geometry(
@@ -135,15 +135,11 @@ def conv_transpose(
         x.shape, w.shape, stride=stride, padding=padding, output_padding=output_padding,
         groups=groups, dilation=dilation, layout=layout,
     )
-    if geom.y_shape != x.shape:
-        # output_padding >= stride: the convolution of the larger output reaches a few more
-        # positions than x has; they receive zeros (the adjoint of cutting them off).
-        grow = [want - have for have, want in zip(x.shape, geom.y_shape)]
-        x = np.pad(x, [(0, g) for g in grow])
-    y = conv_grad_input(
-        x, w, geom.x_shape, stride=geom.stride, padding=geom.padding, dilation=geom.dilation,
-        groups=groups, layout=layout, method=method,
-    )
+    # the lhs transpose of that convolution; with output_padding >= stride its output is longer
+    # than x, and transpose_lhs reads the missing entries as zeros (the adjoint of cutting them off)
+    method = resolve(method, geom, result_dtype(x, w), "input")
+    y = transpose_lhs(to_internal(x, geom), weight_to_internal(w, layout), layer_spec(geom), method)
+    y = from_internal(y, geom)
     if b is not None:
         b = as_operand(b, "b")
         c_out = geom.in_channels
@@ -152,5 +148,5 @@ def conv_transpose(
                 f"b must have shape (C_out,) = ({c_out},) for w.shape={w.shape} and "
                 f"groups={groups}, got b.shape={b.shape}"
             )
-        y = y + _bias_view(b, geom)
+        y = y + bias_view(b, geom.ndim, layout)
     return y

@@ -13,8 +13,8 @@ import convgrad as cg
 from convgrad import direct, fft, im2col
 from convgrad.functional import (
     FFT_PENALTY,
-    IM2COL_FORWARD_MAX_FLOPS,
     IM2COL_MAX_CHANNELS,
+    IM2COL_MAX_FLOPS,
     OPS,
     choose_method,
 )
@@ -32,7 +32,7 @@ def geom(x_shape, w_shape, **opts):
 
 @pytest.mark.parametrize("x_shape,w_shape,opts,want", [
     ((1, 3, 10, 10), (5, 3, 3, 3), {}, "im2col"),                         # the seed: C = 3
-    ((32, 3, 32, 32), (16, 3, 3, 3), dict(padding=1), "im2col"),         # RGB input layer
+    ((32, 3, 32, 32), (16, 3, 3, 3), dict(padding=1), "direct"),         # RGB input layer
     ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "direct"),       # mid layer
     ((16, 128, 16, 16), (128, 128, 3, 3), dict(stride=2, padding=1), "direct"),
     ((8, 32, 28, 28), (32, 32, 3, 3), dict(dilation=2), "direct"),
@@ -42,6 +42,7 @@ def geom(x_shape, w_shape, **opts):
     ((8, 16, 64, 64), (16, 16, 11, 11), dict(padding=5), "fft"),          # large kernel
     ((8, 256, 56, 56), (256, 256, 3, 3), dict(padding=1), "direct"),
     ((2, 6, 20, 20), (16, 3, 3, 3), dict(groups=2), "im2col"),           # C/G = 3, (C/G)(F/G) = 24
+    ((2, 6, 40, 40), (16, 3, 3, 3), dict(groups=2), "direct"),           # ... 2.2 MFLOP: not tiny
     ((2, 8, 20, 20), (16, 4, 3, 3), dict(groups=2), "direct"),           # C/G = 4
     ((32, 16, 32, 32), (16, 16, 3, 3), dict(padding=1), "direct"),
 ])
@@ -58,6 +59,7 @@ def test_auto_choice(x_shape, w_shape, opts, want):
 @pytest.mark.parametrize("x_shape,w_shape,opts,forward", [
     ((1, 3, 10, 10), (5, 3, 3, 3), {}, "im2col"),                    # the seed: tiny
     ((32, 3, 32, 32), (16, 3, 3, 3), dict(padding=1), "direct"),     # RGB layer, 28 MFLOP
+    ((2, 3, 12, 12), (4, 3, 3, 3), {}, "im2col"),                    # 2*2*4*3*9*100 = 43200
     ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "direct"),
     ((8, 16, 64, 64), (16, 16, 11, 11), dict(padding=5), "fft"),
 ])
@@ -84,13 +86,12 @@ def test_auto_choice_follows_the_stated_rule():
             want = "fft"
         elif groups > 1 and cg_ * fg <= direct.SMALL_PRODUCT:
             want = "direct"
-        elif cg_ < IM2COL_MAX_CHANNELS:
+        elif cg_ < IM2COL_MAX_CHANNELS and g.flops <= IM2COL_MAX_FLOPS:
             want = "im2col"
         else:
             want = "direct"
-        assert choose_method(g, F32) == want
-        forward = "direct" if want == "im2col" and g.flops > IM2COL_FORWARD_MAX_FLOPS else want
-        assert choose_method(g, F32, "forward") == forward
+        for op in OPS:
+            assert choose_method(g, F32, op) == want
 
 
 def test_fft_is_chosen_beyond_a_kernel_size_and_not_for_3x3():
@@ -104,8 +105,8 @@ def test_fft_is_chosen_beyond_a_kernel_size_and_not_for_3x3():
 
 def test_auto_runs_the_chosen_method(monkeypatch):
     calls = []
-    original = im2col.forward
-    monkeypatch.setattr(im2col, "forward", lambda *a: calls.append("im2col") or original(*a))
+    original = im2col.conv  # each method implements the general operator once, as `conv`
+    monkeypatch.setattr(im2col, "conv", lambda *a: calls.append("im2col") or original(*a))
     cg.conv(np.ones((1, 3, 10, 10), np.float32), np.ones((5, 3, 3, 3), np.float32))
     assert calls == ["im2col"]
 
@@ -203,9 +204,9 @@ def test_direct_plan_of_a_strided_layer():
     assert g.out_size == (5,) and pl.grid == (6,)
     assert pl.phases == ((0,), (1,))
     assert pl.offset_phase == (0, 1, 0) and pl.offset_shift == (0, 0, 1)
-    assert pl.covers_input
-    # kernel 1, stride 3: a single phase, two of every three inputs get no gradient
-    assert not direct.plan(geom((1, 1, 9), (1, 1, 1), stride=3)).covers_input
+    # kernel 1, stride 3: a single phase (residue 0), two of every three inputs never read
+    pl = direct.plan(geom((1, 1, 9), (1, 1, 1), stride=3))
+    assert pl.phases == ((0,),) and pl.src == ((slice(0, 7, 3),),) and pl.dst == ((slice(0, 3),),)
 
 
 # --- the FFT method on awkward configurations ------------------------------------------------------
@@ -266,8 +267,16 @@ def test_benchmark_quick_run_without_torch(monkeypatch, tmp_path, capsys):
     assert {r["op"] for r in data["results"]} == {"forward", "dX", "dW", "dX+dW"}
     assert all(r["median_ms"] > 0 and r["ratio_torch"] is None for r in data["results"])
     auto = {r["case"]: r["chosen"] for r in data["results"] if r["method"] == "auto"}
-    assert auto == {"seed": "im2col", "cifar": "im2col"}
+    assert auto == {"seed": "im2col", "cifar": "direct"}
     assert data["machine"]["threads"] == 1 and data["machine"]["blas"]
+    # the rule is checked against the fastest method measured, and the count is reported
+    fastest = [r["fastest"] for r in data["results"] if r["method"] == "auto"]
+    assert len(fastest) == 8 and set(fastest) <= {"direct", "im2col", "fft"}
+    agreement = data["rule_agreement"]
+    assert agreement["total"] == 8
+    autos = [r for r in data["results"] if r["method"] == "auto"]
+    assert agreement["agreed"] == sum(r["chosen"] == r["fastest"] for r in autos)
+    assert all(r["min_ms"] <= r["median_ms"] for r in data["results"])
 
 
 def test_benchmark_command_runs():
@@ -277,3 +286,4 @@ def test_benchmark_command_runs():
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "seed" in proc.stdout and "dX+dW" in proc.stdout
+    assert "median over" in proc.stdout and "chose the fastest method in" in proc.stdout

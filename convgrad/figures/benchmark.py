@@ -86,3 +86,45 @@ def draw_gflops(cases: list[str], gflops: dict[str, list[float | None]], peak: f
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
     return fig
+
+
+def draw_headline(cases: list[str], auto: list[float | None], gemm: list[float | None],
+                  title: str) -> plt.Figure:
+    """The Performance page's result: per layer, ``auto``'s time relative to PyTorch's (bars)
+    and that of NumPy's bare matrix product of the same operations (diamonds), on a log scale
+    with PyTorch at 1.
+
+    Parameters
+    ----------
+    cases : layer names, one row each
+    auto, gemm : time ratios to PyTorch per case (``None`` where not measured)
+    title : the figure's title
+    """
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    fig, ax = plt.subplots(figsize=(8.0, 0.5 * len(cases) + 1.8))
+    pos = np.arange(len(cases))
+    a = np.array([np.nan if r is None else r for r in auto], dtype=float)
+    g = np.array([np.nan if r is None else r for r in gemm], dtype=float)
+    for faster, colour, label in ((True, COLOURS["auto"], "convgrad 'auto', faster"),
+                                  (False, "tab:orange", "convgrad 'auto', slower")):
+        keep = (a <= 1.0) == faster
+        ax.barh(pos[keep], a[keep], 0.6, color=colour, label=label)
+    ax.scatter(g, pos, marker="D", color="black", zorder=3, s=28,
+               label="NumPy's matmul of the same work")
+    ax.axvline(1.0, color="black", lw=1.2)
+    ax.text(1.0, -0.9, " PyTorch CPU", va="center", fontsize=9)
+    ax.set_xscale("log")
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+             if np.nanmin([*a, *g]) / 1.5 <= t <= np.nanmax([*a, *g]) * 1.5]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_yticks(pos, cases)
+    ax.set_ylim(len(cases) - 0.4, -1.3)
+    ax.set_xlabel("time / PyTorch's time (median of paired ratios; log scale, < 1 is faster)")
+    ax.set_ylabel("layer")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=9)
+    return fig
