@@ -5,7 +5,8 @@ which is how the book feeds symbols through the very code it verifies. It is the
 takes the formula literally, input dilation included (zeros inserted, then padded or cropped)::
 
     lhs_hat = pad_or_crop(dilate(lhs, l), (lo, hi))
-    out[m, f, o] = sum_{c, k} rhs[f, c, k] * lhs_hat[b*N/B + m, g*C/G + c, s*o + r*k]
+    out[m, f, o] = sum_{c, k} rhs[f, c, k]
+                   * lhs_hat[b*N/B + m, g*C/G + c, s*o + r*k]
 
 with ``g = f // (F/G)`` the feature group and ``b = f // (F/B)`` the batch group of ``f``. The
 layer's gradients are this same loop run on swapped operands (:mod:`convgrad.rules`).
