@@ -4,7 +4,8 @@
 ``lax.conv_general_dilated``), on batched channels-first arrays ``lhs (N, C, *in)``,
 ``rhs (F, C/G, *kernel)`` and a result ``out (N/B, F, *out)``::
 
-    out[m, f, o] = sum_{c, k} rhs[f, c, k] * lhs_hat[b*N/B + m, g*C/G + c, s*o + r*k]
+    out[m, f, o] = sum_{c, k} rhs[f, c, k]
+                   * lhs_hat[b*N/B + m, g*C/G + c, s*o + r*k]
 
 where ``lhs_hat`` is ``lhs`` with ``l - 1`` zeros inserted between neighbouring entries (input,
 or *lhs*, dilation ``l``) and then padded by ``lo`` before and ``hi`` after each spatial axis (a
