@@ -10,7 +10,8 @@ The general convolution (without input dilation, :mod:`convgrad.general`) is a c
 with hats for spectra over the spatial axes and the kernel dilated by ``r`` (``r - 1`` zeros
 between taps), per group::
 
-    out_hat[m, f] = sum_c conj(rhs_hat[f, c]) lhs_hat[m, c]     then keep every s-th output
+    out_hat[m, f] = sum_c conj(rhs_hat[f, c]) lhs_hat[m, c]
+    out = every s-th entry of the inverse transform of out_hat
 
 A layer's three maps are three such calls (:mod:`convgrad.rules`): in the input gradient the lhs
 is ``dy`` (one call per output phase when the layer has a stride, :func:`convgrad.general.lhs_phases`)
