@@ -12,7 +12,7 @@ slices, and which of the two loops runs outside is chosen by size (:func:`conv`)
 * **taps** (``prod(kernel) <= prod(out)``, a layer's forward and input gradient): rows are
   ``(sample, output pixel)`` on the phase grid, columns the lhs channels::
 
-      Y[q] = sum_k L_k[q + delta_k] @ W_k          W_k = rhs[:, :, k].T   (C/G, F/G)
+      Y[q] = sum_k L_k[q + delta_k] @ W_k     W_k = rhs[:, :, k].T  (C/G, F/G)
 
   The block's slices of all offsets are copied side by side (``(rows, K*C/G)``) and multiplied by
   all kernels stacked, one GEMM ``K*C/G`` deep, or, when the output is the thinner side, one GEMM
@@ -21,9 +21,10 @@ slices, and which of the two loops runs outside is chosen by size (:func:`conv`)
   the output gradient): the same with ``o`` and ``k`` exchanged, rows ``(lhs channel, kernel
   pixel)`` on the grid of phases by ``r``, columns the lhs batch; one product per output position::
 
-      out_o = sum_q L_o[q + delta_o].T @ R[q]      R = rhs on the grid, (rows, F/G)
+      out_o = sum_q L_o[q + delta_o].T @ R[q]      R = rhs on the grid
 
-  Again the shifted slices of the thinner operand are stacked side by side, one GEMM per block.
+  ``R`` is ``(rows, F/G)``. Again the shifted slices of the thinner operand are stacked side by
+  side, one GEMM per block.
 
 ``Y`` lives on the phase grid: its rows at pixels that are not outputs are computed and thrown
 away (taps), or ``R`` is zero there (outputs). Caveat: a thrown-away row multiplies real input
