@@ -4,12 +4,12 @@
     python tools/nbtext.py /tmp/stride.py book/stride.ipynb   # text -> notebook (outputs dropped)
 
 In the text form each cell starts with a line ``# %%`` (code) or ``# %% [markdown]``, optionally
-followed by ``tags=a,b``. As in jupytext's percent format, every line of a markdown cell is
-written with a ``# `` prefix (so the file stays valid Python); the prefix is removed again when
-the text is turned into a notebook (a markdown cell in which not every line carries the prefix is
-taken as it is). The notebook is the source of truth: convert, edit, convert back, then re-run it
-with ``python tools/run_notebooks.py`` so its saved outputs are a fresh run. Do not commit the
-text form.
+followed by ``id=...`` (the cell's id, kept on the way back) and ``tags=a,b``. As in jupytext's
+percent format, every line of a markdown cell is written with a ``# `` prefix (so the file stays
+valid Python); the prefix is removed again when the text is turned into a notebook (a markdown
+cell in which not every line carries the prefix is taken as it is). The notebook is the source of
+truth: convert, edit, convert back, then re-run it with ``python tools/run_notebooks.py`` so its
+saved outputs are a fresh run. Do not commit the text form.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def to_text(nb: nbformat.NotebookNode) -> str:
     for cell in nb.cells:
         markdown = cell.cell_type == "markdown"
         header = "# %% [markdown]" if markdown else "# %%"
+        if cell.get("id"):
+            header += " id=" + cell.id
         tags = cell.metadata.get("tags", [])
         if tags:
             header += " tags=" + ",".join(tags)
@@ -53,6 +55,9 @@ def from_text(text: str) -> nbformat.NotebookNode:
             cell = nbformat.v4.new_markdown_cell(_uncomment(body))
         else:
             cell = nbformat.v4.new_code_cell(body)
+        cell_id = re.search(r"\bid=([\w-]+)", header)
+        if cell_id:  # keep the id: the Colab cell is "colab-setup", and ids stay stable in diffs
+            cell.id = cell_id.group(1)
         tags = re.search(r"tags=([\w,-]+)", header)
         if tags:
             cell.metadata["tags"] = tags.group(1).split(",")
