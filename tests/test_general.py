@@ -301,6 +301,9 @@ def test_fft_cost_model_by_hand():
     grouped = conv_geometry((1, 4, 5, 5), (4, 2, 2, 2), groups=2, padding=((0, 0), (1, 0)))
     assert fft.fft_size(grouped) == (5, 6)
     assert fft.fft_flops(grouped) == (2.5 * 30 * np.log2(30) * (4 + 8 + 4), 8 * 4 * 2 * 5 * 4)
+    # a 1- or 2-point transform costs as if log2 L were 1 (not 0, not less)
+    assert fft.fft_flops(conv_geometry((1, 1, 2), (1, 1, 1)))[0] == 2.5 * 2 * 1 * 3
+    assert fft.fft_flops(conv_geometry((1, 1, 1), (1, 1, 1)))[0] == 2.5 * 1 * 1 * 3
 
 
 def test_column_matrix_bytes_by_hand():
