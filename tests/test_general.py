@@ -467,3 +467,13 @@ def test_direct_block_sizes_by_hand():
     spec = conv_spec((4, 2, 64, 64), (32, 1, 3, 3), feature_group_count=2)
     assert direct.layout(spec, 4).variant == "small"
     assert direct.workspace_bytes(spec, 4) == 4 * 2 * (16384 * 1 + 16384 * 16 + 15420)
+
+
+def test_conv_transpose_defaults_paint_every_input_once():
+    """Without options: stride 1, no padding, no output padding, no dilation, one group."""
+    rng = np.random.default_rng(13)
+    x, w = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 2, 3))  # (C_in, C_out, k)
+    want = np.zeros((2, 2, 6))
+    for n, c, f, i, k in product(range(2), range(3), range(2), range(4), range(3)):
+        want[n, f, i + k] += x[n, c, i] * w[c, f, k]
+    np.testing.assert_allclose(cg.conv_transpose(x, w), want, rtol=1e-12)
