@@ -477,3 +477,41 @@ def test_conv_transpose_defaults_paint_every_input_once():
     for n, c, f, i, k in product(range(2), range(3), range(2), range(4), range(3)):
         want[n, f, i + k] += x[n, c, i] * w[c, f, k]
     np.testing.assert_allclose(cg.conv_transpose(x, w), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,groups,want", [
+    ((1, 2, 128, 128), (16, 2, 1, 1), 1, "im2col"),  # 2*16*2*16384 = 2**20 operations: tiny
+    ((2, 3, 26, 26), (16, 3, 3, 3), 1, "im2col"),    # 2*2*16*3*9*576 = 995_328
+    ((2, 3, 27, 27), (16, 3, 3, 3), 1, "direct"),    # 2*2*16*3*9*625 = 1_080_000 > 2**20
+    ((1, 8, 8, 8), (8, 1, 3, 3), 8, "direct"),       # depthwise, tiny: (C/G)(F/G) = 1
+    ((1, 2, 8, 8), (32, 1, 3, 3), 2, "direct"),      # (C/G)(F/G) = 16: still multiply-adds
+    ((1, 2, 8, 8), (34, 1, 3, 3), 2, "im2col"),      # 17: a tiny map of one channel per group
+])
+def test_auto_rule_at_its_boundaries(x_shape, w_shape, groups, want):
+    from convgrad.choice import choose_method
+
+    g = conv_geometry(x_shape, w_shape, groups=groups)
+    assert choose_method(g, np.dtype(np.float32)) == want
+
+
+def test_choose_method_can_measure(monkeypatch):
+    """measure=True times each candidate: one warm-up call and three rounds by default, and
+    returns the fastest with the median times, as SciPy's choose_conv_method does."""
+    import time
+
+    from convgrad import choice, functional
+
+    calls = []
+    fake = {"direct": 3.0, "im2col": 1.0, "fft": 2.0}  # seconds each call "takes"
+    clock = [0.0]
+
+    def conv(x, w, method, **opts):
+        calls.append(method)
+        clock[0] += fake[method]
+
+    monkeypatch.setattr(functional, "conv", conv)
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    g = conv_geometry((1, 3, 6, 6), (2, 3, 3, 3))
+    best, times = choice.choose_method(g, np.dtype(np.float64), "forward", measure=True)
+    assert best == "im2col" and times == fake
+    assert sorted(calls) == sorted(["direct", "im2col", "fft"] * 4)
