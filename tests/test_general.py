@@ -301,6 +301,9 @@ def test_fft_cost_model_by_hand():
     grouped = conv_geometry((1, 4, 5, 5), (4, 2, 2, 2), groups=2, padding=((0, 0), (1, 0)))
     assert fft.fft_size(grouped) == (5, 6)
     assert fft.fft_flops(grouped) == (2.5 * 30 * np.log2(30) * (4 + 8 + 4), 8 * 4 * 2 * 5 * 4)
+    # a 1- or 2-point transform costs as if log2 L were 1 (not 0, not less)
+    assert fft.fft_flops(conv_geometry((1, 1, 2), (1, 1, 1)))[0] == 2.5 * 2 * 1 * 3
+    assert fft.fft_flops(conv_geometry((1, 1, 1), (1, 1, 1)))[0] == 2.5 * 1 * 1 * 3
 
 
 def test_column_matrix_bytes_by_hand():
@@ -464,3 +467,51 @@ def test_direct_block_sizes_by_hand():
     spec = conv_spec((4, 2, 64, 64), (32, 1, 3, 3), feature_group_count=2)
     assert direct.layout(spec, 4).variant == "small"
     assert direct.workspace_bytes(spec, 4) == 4 * 2 * (16384 * 1 + 16384 * 16 + 15420)
+
+
+def test_conv_transpose_defaults_paint_every_input_once():
+    """Without options: stride 1, no padding, no output padding, no dilation, one group."""
+    rng = np.random.default_rng(13)
+    x, w = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 2, 3))  # (C_in, C_out, k)
+    want = np.zeros((2, 2, 6))
+    for n, c, f, i, k in product(range(2), range(3), range(2), range(4), range(3)):
+        want[n, f, i + k] += x[n, c, i] * w[c, f, k]
+    np.testing.assert_allclose(cg.conv_transpose(x, w), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,groups,want", [
+    ((1, 2, 128, 128), (16, 2, 1, 1), 1, "im2col"),  # 2*16*2*16384 = 2**20 operations: tiny
+    ((2, 3, 26, 26), (16, 3, 3, 3), 1, "im2col"),    # 2*2*16*3*9*576 = 995_328
+    ((2, 3, 27, 27), (16, 3, 3, 3), 1, "direct"),    # 2*2*16*3*9*625 = 1_080_000 > 2**20
+    ((1, 8, 8, 8), (8, 1, 3, 3), 8, "direct"),       # depthwise, tiny: (C/G)(F/G) = 1
+    ((1, 2, 8, 8), (32, 1, 3, 3), 2, "direct"),      # (C/G)(F/G) = 16: still multiply-adds
+    ((1, 2, 8, 8), (34, 1, 3, 3), 2, "im2col"),      # 17: a tiny map of one channel per group
+])
+def test_auto_rule_at_its_boundaries(x_shape, w_shape, groups, want):
+    from convgrad.choice import choose_method
+
+    g = conv_geometry(x_shape, w_shape, groups=groups)
+    assert choose_method(g, np.dtype(np.float32)) == want
+
+
+def test_choose_method_can_measure(monkeypatch):
+    """measure=True times each candidate: one warm-up call and three rounds by default, and
+    returns the fastest with the median times, as SciPy's choose_conv_method does."""
+    import time
+
+    from convgrad import choice, functional
+
+    calls = []
+    fake = {"direct": 3.0, "im2col": 1.0, "fft": 2.0}  # seconds each call "takes"
+    clock = [0.0]
+
+    def conv(x, w, method, **opts):
+        calls.append(method)
+        clock[0] += fake[method]
+
+    monkeypatch.setattr(functional, "conv", conv)
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    g = conv_geometry((1, 3, 6, 6), (2, 3, 3, 3))
+    best, times = choice.choose_method(g, np.dtype(np.float64), "forward", measure=True)
+    assert best == "im2col" and times == fake
+    assert sorted(calls) == sorted(["direct", "im2col", "fft"] * 4)
