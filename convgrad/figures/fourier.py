@@ -6,31 +6,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def draw_wraparound(valid: np.ndarray, circular_short: np.ndarray, short_length: int) -> plt.Figure:
-    """The valid correlation against a circular one computed on too short a period.
-
-    Parameters
-    ----------
-    valid : array ``(n_out,)``, the layer's (valid) correlation
-    circular_short : array ``(short_length,)``, the circular correlation with period ``short_length``
-    short_length : the period (shorter than the input)
-    """
-    fig, ax = plt.subplots(figsize=(8.5, 3.6))
-    o = np.arange(valid.size)
-    ax.plot(o, valid, "o-", color="tab:blue", label="valid correlation (the layer)", lw=2, ms=6)
-    shown = min(valid.size, circular_short.size)
-    wrong = ~np.isclose(circular_short[:shown], valid[:shown])
-    ax.plot(o[:shown], circular_short[:shown], "x--", color="tab:orange", ms=8,
-            label=f"circular correlation, period {short_length}")
-    ax.plot(o[:shown][wrong], circular_short[:shown][wrong], "s", mfc="none", mec="tab:red", ms=14,
-            mew=2, label="wrapped-around entries")
-    ax.set_xlabel("output position o")
-    ax.set_ylabel("y[o]")
-    ax.set_title("Too short a period: the last outputs read the start of the signal")
-    ax.legend(loc="best", fontsize=9)
-    return fig
-
-
 def draw_crossover(kernels: list[int], direct: list[float], fft_cost: list[float], penalty: float,
                    chosen: list[bool], title: str) -> plt.Figure:
     """Operation counts of the direct sum and of the FFT (times the penalty) against kernel size.

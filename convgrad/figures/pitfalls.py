@@ -7,40 +7,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def draw_recipe_vs_true(
-    true: np.ndarray, recipe: np.ndarray, *, kernels: int = 3, labels: tuple[str, str] = ("true", "recipe")
-) -> plt.Figure:
-    """The kernel gradient next to the recipe's answer, slice by slice.
-
-    Parameters
-    ----------
-    true, recipe : arrays ``(F, kh, kw, C)`` (channels last)
-        Row ``f`` shows ``[f, :, :, c]`` for every ``c``, the true gradient on the left, the
-        recipe on the right, all on one colour scale.
-    kernels : int
-        How many kernels (rows) to draw.
-    labels : the column titles' names of the two arrays
-    """
-    c_count = true.shape[-1]
-    fig, axes = plt.subplots(kernels, 2 * c_count, squeeze=False, layout="constrained",
-                             figsize=(1.45 * 2 * c_count + 1.4, 1.55 * kernels + 0.9))
-    vmax = max(np.abs(true[:kernels]).max(), np.abs(recipe[:kernels]).max())
-    for f in range(kernels):
-        for side, arr in enumerate((true, recipe)):
-            for c in range(c_count):
-                ax = axes[f, side * c_count + c]
-                im = ax.imshow(arr[f, :, :, c], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if f == 0:
-                    ax.set_title(f"{labels[side]}, c={c}", fontsize=10)
-                if side * c_count + c == 0:
-                    ax.set_ylabel(f"kernel f={f}")
-    fig.colorbar(im, ax=axes, shrink=0.7, label="dL/dK value")
-    fig.suptitle("Kernel gradient slices dL/dK[f, :, :, c]: the recipe repeats one mean slice per kernel")
-    return fig
-
-
 def draw_step_sweep(
     steps: np.ndarray,
     errors: dict[str, np.ndarray],
