@@ -530,3 +530,22 @@ def test_im2col_rows_are_the_windows():
     for n, oh, ow in product(range(2), range(3), range(4)):
         window = x_pad[n, :, 2 * oh:2 * oh + 3:2, ow:ow + 3]  # (C, 2, 3)
         np.testing.assert_array_equal(next(rows), window.reshape(2, 12))
+
+
+def test_pad_or_crop_and_dilate_by_hand():
+    from convgrad.rules import dilate, pad_or_crop
+
+    a = np.arange(1, 5).reshape(1, 4)
+    np.testing.assert_array_equal(pad_or_crop(a, [(2, 1)], 1), [[0, 0, 1, 2, 3, 4, 0]])
+    np.testing.assert_array_equal(pad_or_crop(a, [(-1, 0)], 1), [[2, 3, 4]])
+    np.testing.assert_array_equal(pad_or_crop(a, [(0, -2)], 1), [[1, 2]])
+    np.testing.assert_array_equal(pad_or_crop(a, [(1, -3)], 1), [[0, 1]])
+    np.testing.assert_array_equal(dilate(a, [3], 1), [[1, 0, 0, 2, 0, 0, 3, 0, 0, 4]])
+
+
+def test_im2col_of_a_tall_output():
+    geom = conv_geometry((1, 2, 6, 4), (1, 2, 2, 2))  # 5 x 3 outputs
+    x = np.arange(48.0).reshape(1, 2, 6, 4)
+    cols = im2col.im2col(x, geom)[:, 0]
+    assert cols.shape == (15, 8)
+    np.testing.assert_array_equal(cols[-1], x[0, :, 4:6, 2:4].ravel())
