@@ -515,3 +515,37 @@ def test_choose_method_can_measure(monkeypatch):
     best, times = choice.choose_method(g, np.dtype(np.float64), "forward", measure=True)
     assert best == "im2col" and times == fake
     assert sorted(calls) == sorted(["direct", "im2col", "fft"] * 4)
+
+
+def test_im2col_rows_are_the_windows():
+    """Row (n, oh, ow) of the column matrix is the window of the padded input, (c, kh, kw) order,
+    on a layer whose output is not square."""
+    geom = conv_geometry((2, 4, 7, 5), (6, 2, 2, 3), stride=(2, 1), padding=((1, 0), (0, 1)),
+                         dilation=(2, 1), groups=2)
+    x = np.random.default_rng(14).standard_normal((2, 4, 7, 5))
+    x_pad = np.pad(x, ((0, 0), (0, 0), (1, 0), (0, 1)))
+    cols = im2col.im2col(x, geom)
+    assert geom.out_size == (3, 4) and cols.shape == (2 * 3 * 4, 2, 2 * 6)
+    rows = iter(cols)
+    for n, oh, ow in product(range(2), range(3), range(4)):
+        window = x_pad[n, :, 2 * oh:2 * oh + 3:2, ow:ow + 3]  # (C, 2, 3)
+        np.testing.assert_array_equal(next(rows), window.reshape(2, 12))
+
+
+def test_pad_or_crop_and_dilate_by_hand():
+    from convgrad.rules import dilate, pad_or_crop
+
+    a = np.arange(1, 5).reshape(1, 4)
+    np.testing.assert_array_equal(pad_or_crop(a, [(2, 1)], 1), [[0, 0, 1, 2, 3, 4, 0]])
+    np.testing.assert_array_equal(pad_or_crop(a, [(-1, 0)], 1), [[2, 3, 4]])
+    np.testing.assert_array_equal(pad_or_crop(a, [(0, -2)], 1), [[1, 2]])
+    np.testing.assert_array_equal(pad_or_crop(a, [(1, -3)], 1), [[0, 1]])
+    np.testing.assert_array_equal(dilate(a, [3], 1), [[1, 0, 0, 2, 0, 0, 3, 0, 0, 4]])
+
+
+def test_im2col_of_a_tall_output():
+    geom = conv_geometry((1, 2, 6, 4), (1, 2, 2, 2))  # 5 x 3 outputs
+    x = np.arange(48.0).reshape(1, 2, 6, 4)
+    cols = im2col.im2col(x, geom)[:, 0]
+    assert cols.shape == (15, 8)
+    np.testing.assert_array_equal(cols[-1], x[0, :, 4:6, 2:4].ravel())
