@@ -16,6 +16,8 @@ Does nothing under any other builder. Under the LaTeX builder:
 - Parts titled "The question, answered", not "Part I: The question, answered" (LaTeX prints
   "Part I"); the root page's text under "About this book"; a cell's LaTeX output (SymPy's) scaled
   down to the line when it is wider (on the site it scrolls, on paper it would be cut off).
+- Cells tagged ``web-only`` left out: a figure the site shows on a page that must stay short on
+  paper (the formula card's, at most two A4 pages).
 - ``numbers.json`` in the output folder: the number of every numbered equation, proposition,
   exercise and figure as the site prints it (the environment's numbers), for tools/check_pdf.py.
 """
@@ -193,6 +195,19 @@ class FitOutputMath(SphinxPostTransform):
             block.replace_self(nodes.raw("", latex, format="latex"))
 
 
+class WebOnly(SphinxPostTransform):
+    """Cells tagged ``web-only`` (MyST-NB gives their container the class ``tag_web-only``) are
+    not printed."""
+
+    default_priority = 5
+    formats = ("latex",)
+
+    def run(self, **kwargs) -> None:
+        for node in list(self.document.findall(nodes.container)):
+            if "tag_web-only" in node.get("classes", []) and node.parent is not None:
+                node.parent.remove(node)
+
+
 class NameColumns(SphinxPostTransform):
     """A table whose first column names code (``grad_weight_first_group()``, the API page's
     lists): that column as wide as its longest name, the other columns share the rest.
@@ -282,4 +297,5 @@ def setup(app: Sphinx) -> dict:
     app.add_post_transform(RootHeading)
     app.add_post_transform(FitOutputMath)
     app.add_post_transform(NameColumns)
+    app.add_post_transform(WebOnly)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

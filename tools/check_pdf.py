@@ -163,6 +163,8 @@ def read_page(docname: str) -> Page:
             if cell["cell_type"] != "code":
                 continue
             tags = set(cell.get("metadata", {}).get("tags", []))
+            if "web-only" in tags:  # not printed (_ext/latex_pdf.py)
+                continue
             if "remove-cell" in tags or "remove-output" in tags:
                 outputs = []
             else:
