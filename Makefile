@@ -121,6 +121,7 @@ ci:
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory book OFFLINE=1
 	$(MAKE) --no-print-directory site-check
+	$(MAKE) --no-print-directory pdf OFFLINE=1
 	$(MAKE) --no-print-directory test
 
 # --- reading and running -----------------------------------------------------------------------
