@@ -32,7 +32,7 @@ help:
 	@echo "make lint          ruff"
 	@echo "make site-check    open every page in headless Chromium and check it (+ self-test)"
 	@echo "make pdf           the book and the formula card as PDFs (_build/pdf), checked"
-	@echo "make ci            what CI runs: lint, the offline build, the site check, the tests"
+	@echo "make ci            what CI runs: lint, the offline build, the site check, the PDFs, the tests"
 	@echo "make serve         serve the built site on http://127.0.0.1:$(PORT)/"
 	@echo "make lab           JupyterLab on the book's notebooks"
 	@echo "make clean         remove the build and caches (make distclean: also .venv, node_modules)"
