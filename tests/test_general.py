@@ -549,3 +549,18 @@ def test_im2col_of_a_tall_output():
     cols = im2col.im2col(x, geom)[:, 0]
     assert cols.shape == (15, 8)
     np.testing.assert_array_equal(cols[-1], x[0, :, 4:6, 2:4].ravel())
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("fgc,bgc", [(3, 1), (1, 3)])
+def test_groups_with_several_output_channels_each(method, fgc, bgc):
+    """G = 3 groups of F/G = 2 output channels: a group's block of outputs must not spill into the
+    next group's (the random configurations above mostly have one output channel per group)."""
+    rng = np.random.default_rng(5)
+    lhs = rng.standard_normal((2 * bgc, 2 * fgc, 7))
+    rhs = rng.standard_normal((6, 2, 3))
+    opts = dict(window_strides=[1], padding=[(1, 0)], lhs_dilation=[1], rhs_dilation=[2],
+                feature_group_count=fgc, batch_group_count=bgc)
+    want = naive(lhs, rhs, [1], [(1, 0)], [1], [2], fgc, bgc)
+    np.testing.assert_allclose(conv_general(lhs, rhs, method=method, **opts), want,
+                               rtol=1e-12, atol=1e-12)
