@@ -31,7 +31,6 @@ function ``conv``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, replace
 from math import gcd, prod
 from types import ModuleType
@@ -39,6 +38,7 @@ from types import ModuleType
 import numpy as np
 
 from .arrays import as_operand, result_dtype
+from .geometry import _is_int
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -110,10 +110,6 @@ class ConvSpec:
         """Two times the multiply-adds of the formula (inserted zeros included)."""
         per_out = self.in_channels // self.feature_group_count * prod(self.kernel_size)
         return 2 * prod(self.out_shape[:2]) * per_out * prod(self.out_size)
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def _per_axis(value, ndim: int, name: str, minimum: int | None) -> tuple[int, ...]:
