@@ -50,8 +50,10 @@ from math import prod
 
 import numpy as np
 
+from . import workspace
 from .arrays import empty_like_order
 from .gemm import matmul_into, matmul_tn
+from .workspace import Scratch
 
 #: Bytes of (padded, phase-split) lhs handled per chunk (at least one sample or channel).
 CHUNK_BYTES = 4 * 2**20
@@ -230,13 +232,19 @@ def _planar(a: np.ndarray, column_axis: int) -> bool:
     return abs(a.strides[column_axis]) > abs(a.strides[-1]) or a.shape[-1] == 1
 
 
-def _buffer(groups: int, rows: int, columns: int, dtype, planar: bool, zero: bool) -> np.ndarray:
+def _buffer(scratch: Scratch, groups: int, rows: int, columns: int, dtype, planar: bool,
+            zero: bool) -> np.ndarray:
     """A ``(G, rows, columns)`` buffer; with ``planar`` a view of ``(G, columns, rows)`` memory,
     so that copies from and to a channels-first array move whole contiguous lines."""
-    alloc = np.zeros if zero else np.empty
     if planar:
-        return alloc((groups, columns, rows), dtype=dtype).transpose(0, 2, 1)
-    return alloc((groups, rows, columns), dtype=dtype)
+        return scratch.take((groups, columns, rows), dtype, zero).transpose(0, 2, 1)
+    return scratch.take((groups, rows, columns), dtype, zero)
+
+
+def _scratch(lay: _Layout, itemsize: int):
+    """The call's scratch memory (:mod:`convgrad.workspace`), room for every buffer."""
+    return workspace.scratch(workspace.size(
+        itemsize * prod(shape) for shape in lay.buffer_shapes().values()))
 
 
 def _grouped(a: np.ndarray, spec, outputs: bool) -> np.ndarray:
@@ -255,6 +263,20 @@ def _fill(buf: np.ndarray, src: np.ndarray, rows: int, grid, index_src, index_ds
     view = buf[:, :rows].reshape(buf.shape[0], -1, *grid, buf.shape[2])
     view[(slice(None), slice(None), *index_dst, slice(None))] = \
         src[(slice(None), slice(None), *index_src, slice(None))]
+
+
+def _zero_outside(buf: np.ndarray, rows: int, grid, index_dst) -> None:
+    """Zero what :func:`_fill` never writes: the entries of the grids in ``buf[:, :rows]``
+    outside the box ``index_dst`` (the padding), and the rows after ``rows`` (a margin). The
+    scratch memory holds the last call's numbers, and a read of padding must give 0 (and a
+    thrown-away product must not meet a NaN), so this runs before the first fill."""
+    view = buf[:, :rows].reshape(buf.shape[0], -1, *grid, buf.shape[2])
+    for axis, box in enumerate(index_dst):
+        for side in (slice(0, box.start), slice(box.stop, None)):
+            index = [slice(None)] * view.ndim
+            index[2 + axis] = side
+            view[tuple(index)] = 0
+    buf[:, rows:] = 0
 
 
 def _gather(out: np.ndarray, sources) -> np.ndarray:
@@ -284,15 +306,23 @@ def conv(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
 
 
 def _taps(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
+    with _scratch(layout(spec, lhs.dtype.itemsize), lhs.dtype.itemsize) as scratch:
+        return _taps_in(scratch, lhs, rhs, spec)
+
+
+def _taps_in(scratch: Scratch, lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
     dtype = lhs.dtype
     lay = layout(spec, dtype.itemsize)
     pl, groups, cg, fg, ntap = lay.plan, lay.groups, lay.cols, lay.fg, len(lay.plan.offset_shift)
     out = empty_like_order(spec.out_shape, lhs, dtype)
     planar = _planar(lhs, 1)
     shapes = lay.buffer_shapes()
-    bufs = [_buffer(*shapes[f"lhs phase {i}"], dtype, planar, zero=True) for i in range(len(pl.phases))]
-    ybuf = _buffer(*shapes["grid operand"], dtype, planar, zero=False)
-    block = _buffer(*shapes["block"], dtype, planar, zero=False)
+    bufs = [_buffer(scratch, *shapes[f"lhs phase {i}"], dtype, planar, zero=False)
+            for i in range(len(pl.phases))]
+    for buf, d in zip(bufs, pl.dst):
+        _zero_outside(buf, lay.rows, pl.grid, d)
+    ybuf = _buffer(scratch, *shapes["grid operand"], dtype, planar, zero=False)
+    block = _buffer(scratch, *shapes["block"], dtype, planar, zero=False)
     w = rhs.reshape(groups, fg, cg, ntap).transpose(3, 0, 2, 1)  # (K, G, C/G, F/G)
     if lay.variant == "small":
         w = np.ascontiguousarray(w)
@@ -359,19 +389,31 @@ def _grouped_out(out: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _outputs(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
+    with _scratch(layout(spec, lhs.dtype.itemsize), lhs.dtype.itemsize) as scratch:
+        return _outputs_in(scratch, lhs, rhs, spec)
+
+
+def _outputs_in(scratch: Scratch, lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
     dtype = lhs.dtype
     lay = layout(spec, dtype.itemsize)
     pl, groups, nb, fg, margin = lay.plan, lay.groups, lay.cols, lay.fg, lay.margin
     planar, rhs_planar = _planar(lhs, 0), _planar(rhs, 0)
     shapes = lay.buffer_shapes()
-    bufs = [_buffer(*shapes[f"lhs phase {i}"], dtype, planar, zero=True) for i in range(len(pl.phases))]
-    rbuf = _buffer(*shapes["grid operand"], dtype, rhs_planar, zero=True)
-    block = _buffer(*shapes["block"], dtype, rhs_planar if lay.variant == "stack-rhs" else planar,
-                    zero=False)
-    sums = np.zeros(shapes["sums"], dtype)  # (outputs, G, N/B, F/G)
+    kernel = tuple(slice(0, k) for k in spec.kernel_size)
+    bufs = [_buffer(scratch, *shapes[f"lhs phase {i}"], dtype, planar, zero=False)
+            for i in range(len(pl.phases))]
+    rbuf = _buffer(scratch, *shapes["grid operand"], dtype, rhs_planar, zero=False)
+    for buf, d in zip(bufs, pl.dst):
+        _zero_outside(buf, lay.rows, pl.grid, d)
+    rbuf[:, :margin] = 0
+    _zero_outside(rbuf[:, margin:], lay.rows, pl.grid, kernel)
+    block = _buffer(scratch, *shapes["block"], dtype,
+                    rhs_planar if lay.variant == "stack-rhs" else planar, zero=False)
+    # (outputs, G, N/B, F/G); the GEMM variants add into it per phase, as the products come
+    sums = scratch.take(shapes["sums"], dtype, zero=True)
+    tap_sums = _tap_sums(sums, lay)
     lhs_g = _grouped(lhs, spec, outputs=True)  # (G, C/G, *in, N/B)
     rhs_g = np.moveaxis(rhs.reshape(groups, fg, *rhs.shape[1:]), 1, -1)  # (G, C/G, *kernel, F/G)
-    kernel = tuple(slice(0, k) for k in spec.kernel_size)
     for c0 in range(0, lay.outer, lay.chunk):
         c1 = min(lay.outer, c0 + lay.chunk)
         rows = _lhs_phases(lhs_g, pl, c0, c1, bufs)
@@ -386,15 +428,31 @@ def _outputs(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
                         sums[t] += np.einsum("gbm,gbf->gmf", bufs[p][:, b0 + sh:b1 + sh], r[:, b0:b1])
                 elif lay.variant == "gather":  # lhs slices shifted by +delta, side by side
                     lb = _gather(block, [bufs[p][:, b0 + sh:b1 + sh] for sh in shifts])
-                    part = matmul_tn(lb, r[:, b0:b1])  # (G, taps*N/B, F/G)
-                    sums[list(ts)] += np.moveaxis(part.reshape(groups, len(ts), nb, fg), 1, 0)
+                    tap_sums[p] += matmul_tn(lb, r[:, b0:b1])  # (G, taps*N/B, F/G)
                 else:  # rhs slices shifted by -delta, side by side
                     rb = _gather(block, [rbuf[:, margin + b0 - sh:margin + b1 - sh] for sh in shifts])
-                    part = matmul_tn(bufs[p][:, b0:b1], rb)  # (G, N/B, taps*F/G)
-                    sums[list(ts)] += np.moveaxis(part.reshape(groups, nb, len(ts), fg), 2, 0)
+                    tap_sums[p] += matmul_tn(bufs[p][:, b0:b1], rb)  # (G, N/B, taps*F/G)
     out = empty_like_order(spec.out_shape, lhs, dtype)
-    # sums[t, g, m, f] -> out[m, g*F/G + f, *t]
-    nd = spec.ndim
-    out[...] = sums.reshape(*spec.out_size, groups, nb, fg).transpose(
-        nd + 1, nd, nd + 2, *range(nd)).reshape(spec.out_shape)
+    # the sum of output t, (G, N/B, F/G) -> out[m, g*F/G + f, *t]
+    out_t = np.moveaxis(out.reshape(nb, groups, fg, *spec.out_size), (1, 0, 2), (-3, -2, -1))
+    for p, ts in enumerate(lay.by_phase):
+        for j, t in enumerate(ts):
+            out_t[np.unravel_index(t, spec.out_size)] = (
+                sums[t] if lay.variant == "small"
+                else tap_sums[p].reshape(groups, len(ts), nb, fg)[:, j] if lay.variant == "gather"
+                else tap_sums[p].reshape(groups, nb, len(ts), fg)[:, :, j])
     return out
+
+
+def _tap_sums(sums: np.ndarray, lay: _Layout) -> list[np.ndarray]:
+    """Views of ``sums``'s memory, one per phase, shaped as the products of that phase's outputs
+    come out of the GEMM (``(G, taps*N/B, F/G)`` or ``(G, N/B, taps*F/G)``), so that each block adds
+    its product in place with no index and no transposition."""
+    flat, views, start = sums.reshape(-1), [], 0
+    for ts in lay.by_phase:
+        n = len(ts) * lay.groups * lay.cols * lay.fg
+        shape = ((lay.groups, len(ts) * lay.cols, lay.fg) if lay.variant == "gather"
+                 else (lay.groups, lay.cols, len(ts) * lay.fg))
+        views.append(flat[start:start + n].reshape(shape))
+        start += n
+    return views
