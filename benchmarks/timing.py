@@ -79,7 +79,8 @@ def _calls_per_round(f: Callable[[], object], min_seconds: float) -> tuple[int, 
 
 
 def paired_times(candidates: dict[str, Callable[[], object]], rounds: int, min_seconds: float = 0.002,
-                 max_seconds: float = 3.0, max_slowdown: float = 4.0) -> dict[str, list[float]]:
+                 max_seconds: float = 3.0, max_slowdown: float = 4.0,
+                 settle: bool = True) -> dict[str, list[float]]:
     """Seconds per call of each candidate, one entry per round, in alternating order.
 
     Each candidate is warmed up (one untimed call) and timed once before the rounds; a fast one
@@ -87,6 +88,14 @@ def paired_times(candidates: dict[str, Callable[[], object]], rounds: int, min_s
     timed call takes longer than ``max_seconds`` and ``max_slowdown`` times the fastest one is
     dropped (its list stays empty): the FFT on a 3x3 layer, for instance, which ``auto`` never
     runs.
+
+    With ``settle``, each turn starts with one untimed call. PyTorch (OpenMP) and NumPy
+    (OpenBLAS) keep their own worker threads, which spin for a while after a call; on two
+    cores the first call after the other library's turn competes with them. Measured here
+    (dilated layer, float32, both gradients): PyTorch 0.47 ms alone, 3.1 ms right after a
+    convgrad call, 0.5 ms on its second call; convgrad 1.6 ms alone, 4.9 ms right after a
+    PyTorch call, 1.6 ms on its second. Without settling, the small layers' ratios measured
+    mostly this hand-over, in PyTorch's disfavour.
     """
     inner, first = {}, {}
     for name, f in candidates.items():
@@ -99,6 +108,8 @@ def paired_times(candidates: dict[str, Callable[[], object]], rounds: int, min_s
     for r in range(rounds):
         for name in (names if r % 2 == 0 else names[::-1]):
             f, n = candidates[name], inner[name]
+            if settle:
+                f()
             t = time.perf_counter()
             for _ in range(n):
                 f()

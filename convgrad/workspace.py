@@ -61,11 +61,10 @@ def size(buffer_bytes) -> int:
 def scratch(nbytes: int) -> Iterator[Scratch]:
     """A :class:`Scratch` of at least ``nbytes``: the kept block if it is free and large
     enough, else a new one, which is kept afterwards if it is at most :data:`KEEP_BYTES`."""
-    kept = getattr(_local, "block", None)
-    if kept is not None and kept.nbytes >= nbytes:
-        _local.block = None  # taken: a nested call cannot get the same memory
-        block = kept
-    else:
+    block = getattr(_local, "block", None)
+    _local.block = None  # taken (a nested call cannot get the same memory), or too small: freed
+    if block is None or block.nbytes < nbytes:
+        block = None  # before the larger one exists, so that the two are never held together
         block = np.empty(max(nbytes, 1), np.uint8)
     try:
         yield Scratch(block)

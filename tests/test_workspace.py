@@ -141,3 +141,17 @@ def test_nan_left_in_the_kept_block_never_reaches_a_result(x_shape, w_shape, opt
         for g, r in zip(got, want):
             np.testing.assert_allclose(g, r, rtol=1e-12 if dtype == np.float64 else 1e-4,
                                        atol=1e-12 if dtype == np.float64 else 1e-4)
+
+
+def test_a_block_too_small_is_freed_before_a_larger_one_is_made():
+    """Otherwise a layer's two gradient calls (the second needing more) would hold both."""
+    import gc
+    import weakref
+
+    with workspace.scratch(2**20) as s:
+        small = weakref.ref(s.memory)
+    del s
+    with workspace.scratch(2 * 2**20):
+        gc.collect()
+        assert small() is None
+    assert workspace.kept_bytes() == 2 * 2**20  # the larger block is kept instead
