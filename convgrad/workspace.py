@@ -1,13 +1,13 @@
 """Scratch memory that the ``direct`` method keeps between calls, one block per thread.
 
-A call of :func:`convgrad.direct.conv` needs a few buffers of some MiB (see
+A call of the kernel-offset method (:mod:`convgrad.direct`) needs a few buffers of some MiB (see
 :func:`convgrad.direct.workspace_bytes`). Allocated afresh on every call, memory that size comes
 from the operating system as new pages: glibc serves it by ``mmap`` or by growing the heap and
 gives it back on ``free``, and each 4 KiB page then costs a page fault on first touch. Measured
 on the benchmark's layers (2 cores, float32), that was 2,100 to 4,900 faults per call and half
-the time of a strided, 1-D or 3-D layer's forward or backward (conv3d backward 15.2 ms with the
-faults, 7.8 ms without). So the block of the last call is kept and reused by the next call that
-fits in it.
+the time of a strided, 1-D or 3-D layer's forward or backward (backward with the faults and
+without: strided 8.6 and 4.0 ms, 1-D 10.0 and 3.6 ms, 3-D 14.3 and 7.7 ms). So the block of
+the last call is kept and reused by the next call that fits in it.
 
 At most :data:`KEEP_BYTES` are kept per thread; a larger call allocates and frees its own.
 :func:`release` frees the kept block (for example after training, before something else needs
