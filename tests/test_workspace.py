@@ -155,3 +155,23 @@ def test_a_block_too_small_is_freed_before_a_larger_one_is_made():
         gc.collect()
         assert small() is None
     assert workspace.kept_bytes() == 2 * 2**20  # the larger block is kept instead
+
+
+def test_up_to_64_mib_are_kept_as_documented():
+    with workspace.scratch(64 * 2**20):  # np.empty: no page is touched
+        pass
+    assert workspace.kept_bytes() == 64 * 2**20
+    workspace.release()
+    with workspace.scratch(64 * 2**20 + 1):
+        pass
+    assert workspace.kept_bytes() == 0
+
+
+def test_a_block_of_exactly_the_size_is_reused_and_filled_to_its_end():
+    with workspace.scratch(1000) as s:
+        first = s.memory
+    with workspace.scratch(1000) as s:
+        assert s.memory is first
+        skip = -s.memory.ctypes.data % workspace.ALIGN  # the first aligned byte
+        last = s.take((1000 - skip,), np.uint8)
+        assert last.ctypes.data + last.nbytes == first.ctypes.data + 1000

@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TESTS = ["tests/test_general.py", "tests/test_methods.py", "tests/test_bad_input.py",
+                 "tests/test_workspace.py",
                  "tests/test_properties.py", "tests/test_torch_oracle.py"]
 
 BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult,
