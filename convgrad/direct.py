@@ -302,15 +302,12 @@ def _lhs_phases(lhs_g, pl: _Plan, n0: int, n1: int, bufs) -> int:
 def conv(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
     """``out (N/B, F, *out)`` of the general convolution without input dilation, non-negative
     padding (:func:`convgrad.general.conv_general` prepares that)."""
-    return _outputs(lhs, rhs, spec) if layout(spec, lhs.dtype.itemsize).outputs else _taps(lhs, rhs, spec)
+    lay = layout(spec, lhs.dtype.itemsize)
+    with _scratch(lay, lhs.dtype.itemsize) as scratch:
+        return (_outputs if lay.outputs else _taps)(scratch, lhs, rhs, spec)
 
 
-def _taps(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
-    with _scratch(layout(spec, lhs.dtype.itemsize), lhs.dtype.itemsize) as scratch:
-        return _taps_in(scratch, lhs, rhs, spec)
-
-
-def _taps_in(scratch: Scratch, lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
+def _taps(scratch: Scratch, lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
     dtype = lhs.dtype
     lay = layout(spec, dtype.itemsize)
     pl, groups, cg, fg, ntap = lay.plan, lay.groups, lay.cols, lay.fg, len(lay.plan.offset_shift)
@@ -388,12 +385,7 @@ def _grouped_out(out: np.ndarray, groups: int) -> np.ndarray:
     return np.moveaxis(out.reshape(m, groups, f // groups, *size), (1, 2), (0, -1))
 
 
-def _outputs(lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
-    with _scratch(layout(spec, lhs.dtype.itemsize), lhs.dtype.itemsize) as scratch:
-        return _outputs_in(scratch, lhs, rhs, spec)
-
-
-def _outputs_in(scratch: Scratch, lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
+def _outputs(scratch: Scratch, lhs: np.ndarray, rhs: np.ndarray, spec) -> np.ndarray:
     dtype = lhs.dtype
     lay = layout(spec, dtype.itemsize)
     pl, groups, nb, fg, margin = lay.plan, lay.groups, lay.cols, lay.fg, lay.margin
