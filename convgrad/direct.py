@@ -39,7 +39,9 @@ depthwise), the products are broadcast multiply-adds over all groups at once ins
 
 **Memory.** The rows are processed in chunks (whole samples, or whole lhs channels in the
 outputs loop) of about :data:`CHUNK_BYTES` of lhs phases, and within a chunk in blocks of about
-:data:`STACK_BYTES` of stacked slices. :func:`workspace_bytes` adds the buffers up.
+:data:`STACK_BYTES` of stacked slices. :func:`workspace_bytes` adds the buffers up. All of
+them are cut from one block that :mod:`convgrad.workspace` keeps between calls, so only the
+padding and margins (``_zero_outside``) are zeroed on each call, not whole buffers.
 """
 
 from __future__ import annotations
